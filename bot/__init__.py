@@ -1,0 +1,1 @@
+"""GPSNR smallholder assistant."""

@@ -1,0 +1,1 @@
+"""Channel adapters: provider requests in, outbox rows out."""

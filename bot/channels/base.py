@@ -1,0 +1,70 @@
+"""What every channel adapter shares: capabilities, the inbound message, the sender contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    name: str
+    buttons: bool  # can show a reply keyboard for choices
+    max_length: int  # characters per provider message
+    paragraph: str  # between blocks of one answer: SMS saves every character
+
+
+CHANNELS = {
+    # Twilio accepts bodies up to 1600 characters for SMS and WhatsApp; it concatenates SMS.
+    "sms": Capabilities("sms", buttons=False, max_length=1600, paragraph="\n"),
+    "whatsapp": Capabilities("whatsapp", buttons=False, max_length=1600, paragraph="\n\n"),
+    "telegram": Capabilities("telegram", buttons=True, max_length=4096, paragraph="\n\n"),
+}
+
+
+def capabilities(channel: str) -> Capabilities:
+    return CHANNELS[channel]
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a person, as every adapter hands it to the pipeline."""
+
+    channel: str  # sms, whatsapp, telegram
+    address: str  # the channel's own id for the sender: +E164, or a Telegram chat id
+    dedupe_key: str  # the provider's id for this message; a redelivery carries the same one
+    text: str = ""
+    phone: str | None = None  # E.164, when the channel knows it
+    media_url: str | None = None
+    display_name: str | None = None
+    language_hint: str | None = None  # e.g. Telegram's user.language_code
+    received_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Outcome = Literal["sent", "retry", "failed", "unreachable", "opted_out"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    provider_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds the provider asked us to wait
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """An outbox row as a sender sees it."""
+
+    id: int
+    channel: str
+    address: str
+    text: str
+    payload: dict[str, Any]
+    language: str | None = None
+
+
+class Sender(Protocol):
+    async def send(self, envelope: Envelope) -> SendResult: ...

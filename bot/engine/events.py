@@ -1,0 +1,59 @@
+"""What a turn of the engine produces. Events are records; the caller persists and sends them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine.messages import Text
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class SendText:
+    text: Text
+
+
+@dataclass(frozen=True)
+class AskChoice:
+    prompt: Text | None
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class AskText:
+    prompt: Text
+    max_length: int
+
+
+@dataclass(frozen=True)
+class SetField:
+    """Change a field of the person (language, country, timezone, consent, opted_out...)."""
+
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class FlowStarted:
+    flow: str
+
+
+@dataclass(frozen=True)
+class FlowEnded:
+    flow: str
+    completed: bool  # False when the user left it (MENU, STOP...) before its end
+
+
+Event = SendText | AskChoice | AskText | SetField | FlowStarted | FlowEnded
+
+VISIBLE = (SendText, AskChoice, AskText)
+
+
+def is_visible(event: Event) -> bool:
+    return isinstance(event, VISIBLE)

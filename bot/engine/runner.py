@@ -1,0 +1,358 @@
+"""`start` and `resume`: one turn of a conversation, as a pure function.
+
+A turn reads the state, the person's profile and the input, and returns the new state and
+events. It runs steps until one waits for the user (a choice, a text answer) or the flow ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.engine import texts
+from bot.engine.events import (
+    AskChoice,
+    AskText,
+    Event,
+    FlowEnded,
+    FlowStarted,
+    Option,
+    SendText,
+    SetField,
+    is_visible,
+)
+from bot.engine.flow import Condition, Flow, OptionSpec, Step, TextSpec
+from bot.engine.keywords import Keyword
+from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, Text
+from bot.engine.state import Bookmark, Context, Input, State, Waiting
+
+MENU_FLOW = "menu"
+ONBOARDING_FLOW = "onboarding"
+LANGUAGE_FLOW = "language"
+REQUIRED_FLOWS = (MENU_FLOW, ONBOARDING_FLOW, LANGUAGE_FLOW)
+
+# A flow that runs this many steps without waiting for the user is looping.
+MAX_STEPS_PER_TURN = 200
+
+
+class FlowLoopError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Turn:
+    state: State
+    events: tuple[Event, ...]
+
+    @property
+    def visible(self) -> tuple[Event, ...]:
+        return tuple(e for e in self.events if is_visible(e))
+
+
+def start(flow_id: str, ctx: Context, state: State | None = None) -> Turn:
+    run = _Run(state or State(), ctx)
+    run.enter(flow_id)
+    return run.turn()
+
+
+def resume(state: State, inp: Input, ctx: Context) -> Turn:
+    run = _Run(state, ctx)
+    run.handle(inp)
+    return run.turn()
+
+
+class _Run:
+    def __init__(self, state: State, ctx: Context) -> None:
+        self.ctx = ctx
+        self.profile = ctx.profile
+        self.state = state
+        self.events: list[Event] = []
+        self.steps_run = 0
+        self.silent = False  # an opted-out person gets no answer
+
+    def turn(self) -> Turn:
+        return Turn(self.state, tuple(self.events))
+
+    # -- input ---------------------------------------------------------------------------
+
+    def handle(self, inp: Input) -> None:
+        keyword = self.ctx.keywords.match(inp.text) if inp.kind == "text" else None
+        if self.profile.opted_out:
+            self._while_opted_out(keyword)
+            return
+        if keyword is not None:
+            self.keyword(keyword)
+        elif inp.kind == "media":
+            self.say(texts.media_received())
+            self.ask_again()
+        elif inp.kind == "too_long":
+            self.say(texts.too_long(inp.length, inp.limit))
+            self.ask_again()
+        elif inp.kind == "empty":
+            self.ask_again()
+        else:
+            self._answer(inp)
+        if not any(is_visible(e) for e in self.events):
+            # A flow that ended without a word still owes the user an answer: the menu.
+            self._idle()
+
+    def _while_opted_out(self, keyword: Keyword | None) -> None:
+        if keyword is Keyword.START:
+            self.set_field("opted_out", False)
+            self.say(texts.welcome_back())
+            self.enter(MENU_FLOW)
+        elif keyword is Keyword.HELP:
+            self.say(texts.stopped_help())
+        else:
+            self.silent = True
+
+    def keyword(self, keyword: Keyword) -> None:
+        if keyword is Keyword.HELP:
+            self.say(texts.help_text())
+            if self.state.waiting is not None:
+                self.ask_again(full=False)
+            return
+        if keyword is Keyword.STOP:
+            self.leave()
+            self.set_field("opted_out", True)
+            self.say(texts.stopped())
+            return
+        in_onboarding = self.state.flow == ONBOARDING_FLOW and self.state.waiting is not None
+        if keyword is Keyword.MENU and not self.profile.consent and in_onboarding:
+            self.ask_again()  # no menu before consent: keep the person where they are
+            return
+        self.leave()
+        self.enter(LANGUAGE_FLOW if keyword is Keyword.LANGUAGE else MENU_FLOW)
+
+    def _answer(self, inp: Input) -> None:
+        flow = self.current_flow()
+        waiting = self.state.waiting
+        if flow is None or waiting is None:
+            self._idle()
+        elif waiting.kind == "bookmark":
+            self._answer_bookmark(flow, inp)
+        elif self.state.version != flow.version or self.state.step not in flow.steps:
+            self._restart_step(flow)
+        elif waiting.kind == "choice":
+            self._answer_choice(flow, flow.steps[self.state.step], waiting, inp)
+        else:
+            self._answer_text(flow, flow.steps[self.state.step], inp)
+
+    def _answer_choice(self, flow: Flow, step: Step, waiting: Waiting, inp: Input) -> None:
+        number = inp.number
+        if number is None or not 1 <= number <= len(waiting.options):
+            self.say(texts.not_understood(len(waiting.options)))
+            self.ask_again(full=False)
+            return
+        option = _option(step, waiting.options[number - 1])
+        if option is None:  # the flow changed under a stored question
+            self._restart_step(flow)
+            return
+        if step.save_as:
+            self.remember(step.save_as, option.id)
+        for name, value in option.set.items():
+            self.set_field(name, value)
+        if option.keyword is not None:
+            self.keyword(Keyword(option.keyword))
+        elif option.flow is not None:
+            self.finish(flow)
+            self.enter(option.flow)
+        else:
+            self.run(flow, option.next or step.next or flow.after(step.id))
+
+    def _answer_text(self, flow: Flow, step: Step, inp: Input) -> None:
+        if len(inp.text) > step.max_length:
+            self.say(texts.too_long(len(inp.text), step.max_length))
+            self.ask_again()
+            return
+        if step.save_as:
+            self.remember(step.save_as, inp.text)
+        self.run(flow, step.next or flow.after(step.id))
+
+    def _answer_bookmark(self, flow: Flow, inp: Input) -> None:
+        bookmark = self.state.bookmarks.get(flow.id)
+        if inp.number not in (1, 2):
+            self.say(texts.not_understood(2))
+            self.ask_again(full=False)
+            return
+        self._drop_bookmark(flow.id)
+        if inp.number == 1 and bookmark and bookmark.version == flow.version:
+            if bookmark.step in flow.steps:
+                self.state = replace(self.state, answers=dict(bookmark.answers))
+                self.run(flow, bookmark.step)
+                return
+        self.run(flow, flow.first)
+
+    # -- moving between flows -------------------------------------------------------------
+
+    def current_flow(self) -> Flow | None:
+        return self.ctx.flows.get(self.state.flow) if self.state.flow else None
+
+    def enter(self, flow_id: str) -> None:
+        flow = self.ctx.flows[flow_id]
+        if flow.needs_consent and not self.profile.consent:
+            flow = self.ctx.flows[ONBOARDING_FLOW]
+        self.events.append(FlowStarted(flow.id))
+        self.state = State(flow=flow.id, version=flow.version, bookmarks=self.state.bookmarks)
+        if flow.id in self.state.bookmarks:
+            self._ask_bookmark()
+        else:
+            self.run(flow, flow.first)
+
+    def leave(self) -> None:
+        """Leave the current flow unfinished, keeping the place if the flow is resumable."""
+        flow = self.current_flow()
+        if flow is None:
+            return
+        bookmarks = dict(self.state.bookmarks)
+        asked = self.state.waiting is not None and self.state.waiting.kind != "bookmark"
+        if flow.resumable and asked and self.state.step:
+            bookmarks[flow.id] = Bookmark(self.state.step, flow.version, dict(self.state.answers))
+        self.events.append(FlowEnded(flow.id, completed=False))
+        self.state = State(bookmarks=bookmarks)
+
+    def finish(self, flow: Flow) -> None:
+        self.events.append(FlowEnded(flow.id, completed=True))
+        self.state = State(bookmarks=self.state.bookmarks)
+        self._drop_bookmark(flow.id)
+
+    def _idle(self) -> None:
+        self.leave()
+        self.enter(MENU_FLOW)
+
+    def _restart_step(self, flow: Flow) -> None:
+        step = self.state.step
+        if step in flow.steps and flow.steps[step].kind in ("choice", "text"):
+            self.state = replace(self.state, version=flow.version)
+            self.run(flow, step)
+        else:
+            self.state = State(flow=flow.id, version=flow.version, bookmarks=self.state.bookmarks)
+            self.run(flow, flow.first)
+
+    # -- running steps ----------------------------------------------------------------------
+
+    def run(self, flow: Flow, step_id: str | None) -> None:
+        while step_id is not None:
+            self.steps_run += 1
+            if self.steps_run > MAX_STEPS_PER_TURN:
+                raise FlowLoopError(f"flow {flow.id} ran {MAX_STEPS_PER_TURN} steps without waiting")
+            step = flow.steps[step_id]
+            self.state = replace(self.state, step=step.id, waiting=None)
+            step_id = self._step(flow, step)
+        if self.state.flow == flow.id and self.state.waiting is None:
+            self.finish(flow)
+
+    def _step(self, flow: Flow, step: Step) -> str | None:
+        """Run one step; return the next step id, or None to stop (waiting, ended, jumped)."""
+        following = step.next or flow.after(step.id)
+        if step.kind == "say":
+            assert step.text is not None
+            self.say(self.text(step.text))
+            return following
+        if step.kind == "choice":
+            self._ask_choice(step, self.visible_options(step), full=True)
+            return None
+        if step.kind == "text":
+            assert step.text is not None
+            self.events.append(AskText(self.text(step.text), step.max_length))
+            self.state = replace(self.state, waiting=Waiting("text"))
+            return None
+        if step.kind == "set":
+            for name, value in step.set.items():
+                self.set_field(name, value)
+            return following
+        if step.kind == "branch":
+            return next((t for c, t in step.cases if self.holds(c)), following)
+        if step.kind == "goto":
+            assert step.flow is not None
+            self.finish(flow)
+            self.enter(step.flow)
+            return None
+        self.finish(flow)  # end
+        return None
+
+    def ask_again(self, full: bool = True) -> None:
+        flow, waiting = self.current_flow(), self.state.waiting
+        if flow is None or waiting is None or self.state.step not in flow.steps:
+            self._idle()
+        elif waiting.kind == "bookmark":
+            self._ask_bookmark()
+        else:
+            step = flow.steps[self.state.step]
+            if step.kind == "text":
+                assert step.text is not None
+                self.events.append(AskText(self.text(step.text), step.max_length))
+                return
+            options = [o for o in (_option(step, i) for i in waiting.options) if o is not None]
+            self._ask_choice(step, options, full)
+
+    def _ask_choice(self, step: Step, options: list[OptionSpec], full: bool) -> None:
+        prompt = self.text(step.text) if full and step.text is not None else None
+        shown = tuple(Option(o.id, self.text(o.label)) for o in options)
+        self.events.append(AskChoice(prompt, shown))
+        self.state = replace(self.state, waiting=Waiting("choice", tuple(o.id for o in options)))
+
+    def _ask_bookmark(self) -> None:
+        options = (
+            Option("continue", texts.continue_option()),
+            Option("restart", texts.restart_option()),
+        )
+        self.events.append(AskChoice(texts.continue_question(), options))
+        self.state = replace(self.state, step=None, waiting=Waiting("bookmark", ("continue", "restart")))
+
+    def _drop_bookmark(self, flow_id: str) -> None:
+        if flow_id in self.state.bookmarks:
+            rest = {k: v for k, v in self.state.bookmarks.items() if k != flow_id}
+            self.state = replace(self.state, bookmarks=rest)
+
+    # -- small effects ------------------------------------------------------------------------
+
+    def say(self, text: Text) -> None:
+        self.events.append(SendText(text))
+
+    def set_field(self, name: str, value: Any) -> None:
+        self.events.append(SetField(name, value))
+        self.profile = self.profile.with_field(name, value)
+
+    def remember(self, key: str, value: Any) -> None:
+        self.state = replace(self.state, answers={**self.state.answers, key: value})
+
+    def visible_options(self, step: Step) -> list[OptionSpec]:
+        return [
+            o
+            for o in step.options
+            if (o.flow is None or o.flow in self.ctx.flows) and (o.when is None or self.holds(o.when))
+        ]
+
+    def holds(self, condition: Condition) -> bool:
+        for name, expected in condition.fields.items():
+            actual = self.profile.get(name)
+            if isinstance(expected, list) and actual not in expected:
+                return False
+            if not isinstance(expected, list) and actual != expected:
+                return False
+        return True
+
+    def text(self, spec: TextSpec) -> Text:
+        if spec.literal is not None:
+            return Literal(spec.literal)
+        if spec.country is not None:
+            return CountryName(spec.country)
+        assert spec.msgid is not None
+        params = tuple(sorted((k, self._param(p.source, p.arg)) for k, p in spec.params.items()))
+        return Msg(spec.msgid, params)
+
+    def _param(self, source: str, arg: str | None) -> Param:
+        if source == "country":
+            return CountryName(self.profile.country)
+        if source == "now":
+            return LocalTime(self.ctx.now)
+        if source == "now_in":
+            return LocalTime(self.ctx.now, timezone=arg)
+        if source == "language":
+            return LanguageName(self.profile.language or "en")
+        return Literal(str(self.state.answers.get(arg or "", "")))  # answer
+
+
+def _option(step: Step, option_id: str) -> OptionSpec | None:
+    return next((o for o in step.options if o.id == option_id), None)

@@ -1,0 +1,66 @@
+"""The engine's own sentences: what it says when a flow cannot (bad input, keywords)."""
+
+from __future__ import annotations
+
+from bot.engine.messages import Msg, msg
+
+
+def not_understood(count: int) -> Msg:
+    if count == 1:
+        return msg("Sorry, I did not understand. Please reply %(first)s.", first=1)
+    return msg(
+        "Sorry, I did not understand. Please reply with a number from %(first)s to %(last)s.",
+        first=1,
+        last=count,
+    )
+
+
+def too_long(length: int, limit: int) -> Msg:
+    return msg(
+        "Sorry, your message is too long (%(length)s characters). "
+        "Please send at most %(limit)s characters.",
+        length=length,
+        limit=limit,
+    )
+
+
+def media_received() -> Msg:
+    return msg("Thank you! I can only read text, not photos, voice or files. Please reply in text.")
+
+
+def help_text() -> Msg:
+    # Translators: MENU, LANGUAGE and STOP are keywords; write the word people should send in
+    # your language (it must be one of the keywords in flows/keywords.yaml).
+    return msg(
+        "Reply with the number of your choice. You can send these words any time: "
+        "MENU for the menu, LANGUAGE to change language, STOP to stop messages. "
+        "Your Country Champion can also help you."
+    )
+
+
+def stopped() -> Msg:
+    return msg("You will get no more messages from GPSNR. To start again, send START.")
+
+
+def stopped_help() -> Msg:
+    return msg("You stopped messages from GPSNR. To start again, send START.")
+
+
+def welcome_back() -> Msg:
+    return msg("Welcome back! You will get GPSNR messages again.")
+
+
+def continue_question() -> Msg:
+    return msg("Last time you stopped in the middle. Do you want to continue?")
+
+
+def continue_option() -> Msg:
+    return msg("Continue where I stopped")
+
+
+def restart_option() -> Msg:
+    return msg("Start again")
+
+
+def something_went_wrong() -> Msg:
+    return msg("Sorry, something went wrong on our side. Please send MENU to go on.")

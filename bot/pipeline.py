@@ -1,0 +1,206 @@
+"""Inbound message -> normalise -> engine -> one transaction -> outbox rows.
+
+Every adapter (console, Telegram, Twilio) calls `Pipeline.handle`. It stores the inbound
+message, the new conversation state, the person's changes and the answer in one commit; a
+redelivered message (same channel and provider id) is recognised and answered nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.channels.base import InboundMessage, capabilities
+from bot.engine import texts
+from bot.engine.events import SendText
+from bot.engine.keywords import fold
+from bot.engine.runner import Turn, resume
+from bot.engine.state import Context, Input, State
+from bot.flowfiles import FlowSet
+from bot.phones import mask
+from bot.render import Reply, render
+from bot.storage.models import Contact, Conversation, InboundMessage as InboundRow, Person, utcnow
+from bot.storage.outbox import enqueue_reply
+from bot.storage.people import apply_fields, create_contact, find_contact, profile_of, reader_of
+from bot.text import Normalised, normalise
+
+log = logging.getLogger(__name__)
+
+# A brand-new contact's first message can race with itself (two webhooks at once).
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Handled:
+    duplicate: bool
+    contact_id: int | None = None
+    inbound_id: int | None = None
+    outbound_ids: tuple[int, ...] = ()
+    reply: Reply | None = None
+
+
+class _Duplicate(Exception):
+    pass
+
+
+class Pipeline:
+    def __init__(
+        self,
+        engine: Engine,
+        flows: FlowSet,
+        max_input_chars: int = 1600,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.flows = flows
+        self.max_input_chars = max_input_chars
+        self.clock = clock
+
+    def handle(self, inbound: InboundMessage) -> Handled:
+        normalised = normalise(inbound.text, self.max_input_chars)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with Session(self.engine, expire_on_commit=False) as db, db.begin():
+                    return self._handle(db, inbound, normalised, self.clock())
+            except _Duplicate:
+                return Handled(duplicate=True)
+            except IntegrityError:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("retrying a turn for %s after a concurrent insert", mask(inbound.address))
+        raise AssertionError("unreachable")
+
+    def _handle(
+        self, db: Session, inbound: InboundMessage, normalised: Normalised, now: datetime
+    ) -> Handled:
+        if _seen(db, inbound):
+            raise _Duplicate
+        contact = find_contact(db, inbound.channel, inbound.address) or create_contact(
+            db, inbound, now
+        )
+        assert contact.id is not None
+        inbound_row = InboundRow(
+            contact_id=contact.id,
+            channel=inbound.channel,
+            dedupe_key=inbound.dedupe_key,
+            text=normalised.text[: self.max_input_chars * 2],
+            media_url=inbound.media_url,
+            received_at=now,
+        )
+        db.add(inbound_row)
+        try:
+            db.flush()
+        except IntegrityError:
+            raise _Duplicate from None  # the same message, committed by a concurrent request
+        _touch(contact, inbound, now)
+        person = db.get(Person, contact.person_id, with_for_update=True)
+        assert person is not None and person.id is not None
+        _remember_script(person, normalised)
+        conversation = _conversation(db, person.id)
+        inp = _input(inbound, normalised, conversation, self.max_input_chars)
+        turn = self._turn(conversation, person, inp, now)
+        apply_fields(person, turn.events, now)
+        reply = render(turn.events, reader_of(person), capabilities(inbound.channel))
+        rows = enqueue_reply(db, contact, reply, inbound_row.id, now) if reply else []
+        _save(conversation, turn, reply, now)
+        db.add_all([contact, person, conversation])
+        db.flush()
+        return Handled(
+            duplicate=False,
+            contact_id=contact.id,
+            inbound_id=inbound_row.id,
+            outbound_ids=tuple(r.id for r in rows if r.id is not None),
+            reply=reply,
+        )
+
+    def _turn(self, conversation: Conversation, person: Person, inp: Input, now: datetime) -> Turn:
+        context = Context(
+            profile=profile_of(person),
+            now=now,
+            channel="",
+            flows=self.flows.flows,
+            keywords=self.flows.keywords,
+        )
+        state = State.from_json(conversation.state)
+        try:
+            return resume(state, inp, context)
+        except Exception:
+            # A flow bug must cost the user one apology, not a stack trace or a stuck session.
+            log.exception("the engine failed for person %s; resetting the conversation", person.id)
+            return Turn(State(), (SendText(texts.something_went_wrong()),))
+
+
+def _seen(db: Session, inbound: InboundMessage) -> bool:
+    query = select(InboundRow.id).where(
+        InboundRow.channel == inbound.channel, InboundRow.dedupe_key == inbound.dedupe_key
+    )
+    return db.exec(query).first() is not None
+
+
+def _touch(contact: Contact, inbound: InboundMessage, now: datetime) -> None:
+    contact.last_inbound_at = now
+    if inbound.display_name:
+        contact.display_name = inbound.display_name
+
+
+def _remember_script(person: Person, normalised: Normalised) -> None:
+    """A Zawgyi writer gets Zawgyi back; one who writes Unicode Burmese again gets Unicode."""
+    if normalised.was_zawgyi:
+        person.zawgyi = True
+    elif person.zawgyi and any("\u1000" <= ch <= "\u109f" for ch in normalised.text):
+        person.zawgyi = False
+
+
+def _conversation(db: Session, person_id: int) -> Conversation:
+    found = db.get(Conversation, person_id, with_for_update=True)
+    if found is not None:
+        return found
+    conversation = Conversation(person_id=person_id)
+    db.add(conversation)
+    db.flush()
+    return conversation
+
+
+def _input(
+    inbound: InboundMessage, normalised: Normalised, conversation: Conversation, limit: int
+) -> Input:
+    if normalised.too_long:
+        kind = "too_long"
+    elif normalised.text:
+        kind = "text"
+    elif inbound.media_url:
+        kind = "media"
+    else:
+        kind = "empty"
+    number = normalised.number
+    if number is None and kind == "text":
+        number = _label_number(normalised.text, conversation.labels)
+    return Input(
+        text=normalised.text,
+        kind=kind,
+        number=number,
+        length=normalised.length,
+        limit=limit,
+    )
+
+
+def _label_number(text: str, labels: list[str]) -> int | None:
+    """A tapped Telegram button, or a typed label, counts as the option's number."""
+    folded = fold(text)
+    return next((i for i, label in enumerate(labels, 1) if fold(label) == folded), None)
+
+
+def _save(conversation: Conversation, turn: Turn, reply: Reply | None, now: datetime) -> None:
+    conversation.state = turn.state.to_json()
+    conversation.flow = turn.state.flow
+    conversation.flow_version = turn.state.version
+    conversation.step = turn.state.step
+    conversation.labels = list(reply.labels) if reply else []
+    conversation.revision += 1
+    conversation.updated_at = now

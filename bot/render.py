@@ -1,0 +1,134 @@
+"""Turn a turn's events into the one answer a person gets, drawn for their channel.
+
+The same `AskChoice` becomes a numbered list on SMS and WhatsApp and reply-keyboard buttons on
+Telegram. Long answers are split at paragraph, line or word boundaries for the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.channels.base import Capabilities
+from bot.engine.events import AskChoice, AskText, Event, SendText
+from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, msg
+from bot.i18n.formatting import Reader
+from bot.text import unicode_to_zawgyi
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    parts: tuple[str, ...]
+    buttons: tuple[str, ...] = ()  # a reply keyboard, sent with the last part
+    labels: tuple[str, ...] = ()  # the choice labels shown, in number order (for matching)
+    hide_keyboard: bool = False  # a free-text question: old buttons would mislead
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
+def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Reply | None:
+    blocks: list[str] = []
+    buttons: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    hide_keyboard = False
+    for event in events:
+        if isinstance(event, SendText):
+            blocks.append(to_text(event.text, reader))
+        elif isinstance(event, AskText):
+            blocks.append(to_text(event.prompt, reader))
+            buttons, labels, hide_keyboard = (), (), True
+        elif isinstance(event, AskChoice):
+            labels = tuple(to_text(o.label, reader) for o in event.options)
+            hide_keyboard = False
+            if event.prompt is not None:
+                blocks.append(to_text(event.prompt, reader))
+            if channel.buttons:
+                buttons = labels
+            else:
+                blocks.append(_numbered(labels, reader, hint=event.prompt is not None))
+    if not blocks and not buttons:
+        return None
+    text = channel.paragraph.join(b for b in blocks if b)
+    if reader.zawgyi and reader.language == "my":
+        text = unicode_to_zawgyi(text)
+        buttons = tuple(unicode_to_zawgyi(b) for b in buttons)
+    return Reply(split(text, channel.max_length), buttons, labels, hide_keyboard)
+
+
+def _numbered(labels: tuple[str, ...], reader: Reader, hint: bool) -> str:
+    lines = [f"{reader.number(i)}. {label}" for i, label in enumerate(labels, 1)]
+    if hint:
+        count = len(labels)
+        reply = msg("Reply %(first)s", first=1) if count == 1 else msg(
+            "Reply %(first)s-%(last)s", first=1, last=count
+        )
+        lines.append(to_text(reply, reader))
+    return "\n".join(lines)
+
+
+def to_text(value: Param, reader: Reader) -> str:
+    if isinstance(value, Msg):
+        return _translate(value, reader)
+    if isinstance(value, Literal):
+        return value.text
+    if isinstance(value, LocalTime):
+        return reader.moment(value.at, value.timezone, value.style)
+    if isinstance(value, CountryName):
+        return reader.country_name(value.code)
+    if isinstance(value, LanguageName):
+        return reader.language_name(value.code)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return reader.number(value)
+    return str(value)
+
+
+def _translate(message: Msg, reader: Reader) -> str:
+    if message.plural is not None and message.n is not None:
+        template = reader.ngettext(message.msgid, message.plural, message.n)
+        english = message.msgid if message.n == 1 else message.plural
+    else:
+        template = reader.gettext(message.msgid)
+        english = message.msgid
+    if not message.params:
+        return template
+    params = {name: to_text(value, reader) for name, value in message.params}
+    try:
+        return template % params
+    except (KeyError, ValueError, TypeError):
+        # A broken translation must never reach the user as an error: say it in English.
+        log.error("translation of %r in %s does not format", message.msgid, reader.language)
+        return english % params
+
+
+def split(text: str, limit: int) -> tuple[str, ...]:
+    """Cut `text` into parts of at most `limit` characters at the most natural boundary."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return tuple(parts)
+
+
+def _cut_point(text: str, limit: int) -> int:
+    window = text[: limit + 1]
+    for boundary in ("\n\n", "\n", ". ", " "):
+        index = window.rfind(boundary, limit // 3)
+        if index > 0:
+            return index + len(boundary.rstrip()) if boundary == ". " else index
+    cut = limit
+    # Thai and Burmese have no spaces: at least never cut a letter from its vowel or tone mark.
+    while cut > 1 and unicodedata.category(text[cut])[0] == "M":
+        cut -= 1
+    return cut

@@ -1,0 +1,49 @@
+"""SMS segments: how many billed parts a text costs, GSM-7 or UCS-2 aware.
+
+A text that fits the GSM 03.38 alphabet travels as GSM-7 (160 characters in one segment, 153
+per part when split); anything else as UCS-2 (70 in one, 67 per part), counted in UTF-16 code
+units. Characters of the GSM extension table take two septets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GSM7_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = "^{}\\[~]|€\f"
+_GSM7 = set(GSM7_BASIC) | set(GSM7_EXTENSION)
+
+
+@dataclass(frozen=True)
+class Segments:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets or UTF-16 code units
+    count: int
+
+
+def is_gsm7(text: str) -> bool:
+    return all(ch in _GSM7 for ch in text)
+
+
+def segments(text: str) -> Segments:
+    if is_gsm7(text):
+        sizes = [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+        return Segments("GSM-7", sum(sizes), _pack(sizes, single=160, part=153))
+    sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+    return Segments("UCS-2", sum(sizes), _pack(sizes, single=70, part=67))
+
+
+def _pack(sizes: list[int], single: int, part: int) -> int:
+    """Parts needed when no character (escape pair, surrogate pair) may straddle two parts."""
+    total = sum(sizes)
+    if total <= single:
+        return 1 if total else 0
+    count, used = 1, 0
+    for size in sizes:
+        if used + size > part:
+            count, used = count + 1, 0
+        used += size
+    return count

@@ -1,0 +1,124 @@
+"""The tables. One person may be reached at several channel addresses (contacts).
+
+Every datetime is timezone-aware: `UTCDateTime` refuses naive values and reads back UTC on
+SQLite, which has no time zones of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str | None = Field(default=None, unique=True, max_length=20)  # E.164
+    name: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=8)
+    country: str | None = Field(default=None, max_length=2)
+    timezone: str | None = Field(default=None, max_length=64)
+    consent_at: datetime | None = _when(default=None)
+    opted_out_at: datetime | None = _when(default=None)
+    onboarded_at: datetime | None = _when(default=None)
+    zawgyi: bool = False  # writes Burmese in Zawgyi: our replies are converted for them
+    role: str = Field(default="smallholder", max_length=20)
+    role_country: str | None = Field(default=None, max_length=2)
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Contact(SQLModel, table=True):
+    """One channel address of a person: an SMS or WhatsApp number, a Telegram chat."""
+
+    __table_args__ = (sa.UniqueConstraint("channel", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=64)
+    display_name: str | None = Field(default=None, max_length=200)
+    last_inbound_at: datetime | None = _when(default=None)
+    unreachable_at: datetime | None = _when(default=None)
+    unreachable_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    """A person's place in the conversation: the engine state, shared by all their contacts."""
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    flow: str | None = Field(default=None, max_length=64)
+    flow_version: int = 0
+    step: str | None = Field(default=None, max_length=64)
+    state: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # The choice labels last shown, so a tapped button or a typed label reads as its number.
+    labels: list[str] = Field(default_factory=list, sa_type=JSON)
+    revision: int = 0
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class InboundMessage(SQLModel, table=True):
+    __tablename__ = "inbound_message"
+    __table_args__ = (sa.UniqueConstraint("channel", "dedupe_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=16)
+    dedupe_key: str = Field(max_length=128)  # provider id: Telegram update_id, Twilio MessageSid
+    text: str = Field(default="", sa_type=sa.Text)
+    media_url: str | None = Field(default=None, max_length=1000)
+    received_at: datetime = _when(default_factory=utcnow)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """A message to send, stored before it is sent: the outbox the dispatcher drains."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (sa.Index("ix_outbound_due", "status", "next_attempt_at", "priority"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    channel: str = Field(max_length=16)
+    kind: str = Field(default="reply", max_length=16)  # reply, reminder, broadcast
+    priority: int = 0  # lower first: replies before bulk
+    text: str = Field(default="", sa_type=sa.Text)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # buttons, part
+    in_reply_to: int | None = Field(default=None, foreign_key="inbound_message.id")
+    dedupe_key: str | None = Field(default=None, unique=True, max_length=128)
+    status: str = Field(default="queued", max_length=16)  # queued sending sent delivered failed
+    attempts: int = 0
+    next_attempt_at: datetime = _when(default_factory=utcnow)
+    claimed_until: datetime | None = _when(default=None)
+    provider_id: str | None = Field(default=None, index=True, max_length=64)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _when(default_factory=utcnow)
+    sent_at: datetime | None = _when(default=None)
+    updated_at: datetime = _when(default_factory=utcnow)

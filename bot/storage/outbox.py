@@ -1,0 +1,200 @@
+"""The outbox: messages are rows first, claimed by a dispatcher after commit, then marked.
+
+Claiming is one UPDATE ... RETURNING over a sub-select; on PostgreSQL the sub-select takes
+`FOR UPDATE SKIP LOCKED`, so several dispatchers never claim the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.channels.base import Envelope, SendResult
+from bot.render import Reply
+from bot.storage.models import Contact, OutboundMessage, Person
+
+REPLY_PRIORITY = 0
+BULK_PRIORITY = 10
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+# Kinds the person did not ask for: never sent after they opted out.
+UNSOLICITED = ("reminder", "broadcast")
+
+
+def enqueue_reply(
+    db: Session, contact: Contact, reply: Reply, in_reply_to: int | None, now: datetime
+) -> list[OutboundMessage]:
+    rows = []
+    last = len(reply.parts) - 1
+    for index, part in enumerate(reply.parts):
+        payload: dict[str, object] = {"part": index, "parts": len(reply.parts)}
+        if index == last and reply.buttons:
+            payload["buttons"] = list(reply.buttons)
+        if index == last and reply.hide_keyboard:
+            payload["hide_keyboard"] = True
+        rows.append(
+            OutboundMessage(
+                contact_id=contact.id,
+                channel=contact.channel,
+                kind="reply",
+                priority=REPLY_PRIORITY,
+                text=part,
+                payload=payload,
+                in_reply_to=in_reply_to,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    db.add_all(rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class Claimed:
+    envelope: Envelope
+    contact_id: int
+    person_id: int
+    kind: str
+    attempts: int
+    skip_reason: str | None  # set when the row must not be sent any more
+
+
+def claim(
+    db: Session,
+    now: datetime,
+    lease: timedelta,
+    channels: Collection[str],
+    limit: int = 100,
+    contact_ids: Collection[int] | None = None,
+) -> list[Claimed]:
+    """Take up to `limit` due rows (replies first), including rows whose claim has expired."""
+    table = OutboundMessage
+    due = sa.or_(
+        sa.and_(table.status == "queued", table.next_attempt_at <= now),
+        sa.and_(table.status == "sending", col(table.claimed_until) < now),
+    )
+    pick = (
+        select(table.id)
+        .where(due, col(table.channel).in_(channels))
+        .order_by(table.priority, table.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if contact_ids is not None:
+        pick = pick.where(col(table.contact_id).in_(contact_ids))
+    claimed_ids = db.exec(
+        sa.update(table)
+        .where(col(table.id).in_(pick.scalar_subquery()))
+        .values(
+            status="sending",
+            claimed_until=now + lease,
+            attempts=table.attempts + 1,
+            updated_at=now,
+        )
+        .returning(table.id)
+    ).all()
+    if not claimed_ids:
+        return []
+    rows = db.exec(
+        select(table, Contact, Person)
+        .join(Contact, col(Contact.id) == table.contact_id)
+        .join(Person, col(Person.id) == Contact.person_id)
+        .where(col(table.id).in_([i for (i,) in claimed_ids]))
+        .order_by(table.priority, table.id)
+    ).all()
+    return [_claimed(message, contact, person) for message, contact, person in rows]
+
+
+def _claimed(message: OutboundMessage, contact: Contact, person: Person) -> Claimed:
+    assert message.id is not None and contact.id is not None and person.id is not None
+    skip = None
+    if contact.unreachable_at is not None:
+        skip = f"unreachable: {contact.unreachable_reason or 'unknown'}"
+    elif message.kind in UNSOLICITED and person.opted_out_at is not None:
+        skip = "opted out"
+    envelope = Envelope(
+        id=message.id,
+        channel=message.channel,
+        address=contact.address,
+        text=message.text,
+        payload=dict(message.payload),
+        language=person.language,
+    )
+    return Claimed(envelope, contact.id, person.id, message.kind, message.attempts, skip)
+
+
+def backoff(attempts: int) -> float:
+    return float(min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
+
+
+def record(
+    db: Session, claimed: Claimed, result: SendResult, now: datetime, max_attempts: int
+) -> tuple[str, datetime | None]:
+    """Store what happened to one send: the row's new status and, if queued, when it is due."""
+    message = db.get(OutboundMessage, claimed.envelope.id)
+    if message is None:
+        return "gone", None
+    message.updated_at = now
+    message.claimed_until = None
+    if result.outcome == "sent":
+        message.status, message.provider_id, message.sent_at = "sent", result.provider_id, now
+        message.error = None
+    elif result.outcome == "retry" and claimed.attempts < max_attempts:
+        wait = max(result.retry_after or 0.0, backoff(claimed.attempts))
+        message.status, message.error = "queued", result.error
+        message.next_attempt_at = now + timedelta(seconds=wait)
+    else:
+        message.status, message.error = "failed", _reason(result, claimed.attempts)
+        _mark_contact(db, claimed, result, now)
+    db.add(message)
+    return message.status, message.next_attempt_at if message.status == "queued" else None
+
+
+def skip(db: Session, claimed: Claimed, now: datetime) -> None:
+    message = db.get(OutboundMessage, claimed.envelope.id)
+    if message is not None:
+        message.status, message.error = "skipped", claimed.skip_reason
+        message.claimed_until, message.updated_at = None, now
+        db.add(message)
+
+
+def release(db: Session, ids: Sequence[int], until: datetime, now: datetime) -> None:
+    """Give rows back unsent (an earlier part of the same answer must go first)."""
+    if not ids:
+        return
+    table = OutboundMessage
+    db.exec(
+        sa.update(table)
+        .where(col(table.id).in_(ids))
+        .values(
+            status="queued",
+            next_attempt_at=until,
+            claimed_until=None,
+            attempts=table.attempts - 1,
+            updated_at=now,
+        )
+    )
+
+
+def _reason(result: SendResult, attempts: int) -> str:
+    if result.outcome == "retry":
+        return f"gave up after {attempts} attempts: {result.error or 'transient error'}"
+    return result.error or result.outcome
+
+
+def _mark_contact(db: Session, claimed: Claimed, result: SendResult, now: datetime) -> None:
+    if result.outcome == "unreachable":
+        contact = db.get(Contact, claimed.contact_id)
+        if contact is not None and contact.unreachable_at is None:
+            contact.unreachable_at, contact.unreachable_reason = now, result.error
+            db.add(contact)
+    elif result.outcome == "opted_out":
+        person = db.get(Person, claimed.person_id)
+        if person is not None and person.opted_out_at is None:
+            person.opted_out_at, person.updated_at = now, now
+            db.add(person)

@@ -1,0 +1,111 @@
+"""Inbound text normalisation: one clean Unicode string before the engine sees it.
+
+- Burmese typed in Zawgyi is detected (myanmartools) and converted to Unicode
+  (python-myanmar), only when the detector is confident: converters corrupt real Unicode.
+- Invisible and control characters are removed, whitespace trimmed, text NFC-normalised.
+- A reply that is a number in any script (Thai ๓, Myanmar ၃, and the letters ဝ and ရ that
+  people type for ၀ and ၇) is read as that number.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from functools import cache
+
+import myanmartools
+from myanmar import converter
+
+ZAWGYI_THRESHOLD = 0.95
+MAX_NUMBER_DIGITS = 6
+
+# Zero-width and direction marks that phones and copy-paste insert; they change nothing a
+# person meant. ZWJ/ZWNJ stay inside text (emoji sequences, some scripts) but not at the ends.
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
+    None,
+)
+_EDGE_JOINERS = "\u200c\u200d"
+# Myanmar letters that look like digits: ဝ (wa) for ၀, ရ (ra) for ၇.
+_DIGIT_LOOKALIKES = str.maketrans({"\u101d": "\u1040", "\u101b": "\u1047"})
+_MYANMAR_CHARS = re.compile(r"[\u1000-\u109f]")
+_NUMBER = re.compile(r"^\d{1,%d}$" % MAX_NUMBER_DIGITS)
+# "1." "2)" "#3": habits from paper forms and other bots.
+_NUMBER_DECORATION = re.compile(r"^[#(\[]?\s*(.*?)\s*[.)\]]?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Normalised:
+    text: str
+    number: int | None
+    was_zawgyi: bool
+    length: int
+    too_long: bool
+
+
+@cache
+def _detector() -> myanmartools.ZawgyiDetector:
+    with warnings.catch_warnings():
+        # myanmartools 1.2.1 loads its model with importlib.resources.open_binary.
+        warnings.filterwarnings(
+            "ignore", message="open_binary is deprecated", category=DeprecationWarning
+        )
+        return myanmartools.ZawgyiDetector()
+
+
+def zawgyi_probability(text: str) -> float:
+    if not _MYANMAR_CHARS.search(text):
+        return 0.0
+    probability = _detector().get_zawgyi_probability(text)
+    return 0.0 if probability != probability else max(probability, 0.0)  # NaN, -inf
+
+
+def is_zawgyi(text: str) -> bool:
+    return zawgyi_probability(text) > ZAWGYI_THRESHOLD
+
+
+def zawgyi_to_unicode(text: str) -> str:
+    return str(converter.convert(text, "zawgyi", "unicode"))
+
+
+def unicode_to_zawgyi(text: str) -> str:
+    return str(converter.convert(text, "unicode", "zawgyi"))
+
+
+def clean(text: str) -> str:
+    """Remove invisible and control characters, keep line breaks, trim, NFC."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = text.translate(_INVISIBLE)
+    text = "".join(
+        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+    text = unicodedata.normalize("NFC", text)
+    return text.strip().strip(_EDGE_JOINERS).strip()
+
+
+def read_number(text: str) -> int | None:
+    """The text as a whole number in any script, or None."""
+    inner = _NUMBER_DECORATION.match(text)
+    candidate = (inner.group(1) if inner else text).replace(" ", "")
+    candidate = candidate.translate(_DIGIT_LOOKALIKES)
+    if not _NUMBER.match(candidate):
+        return None
+    return int(unicodedata.normalize("NFKC", candidate))
+
+
+def normalise(raw: str, limit: int) -> Normalised:
+    text = clean(raw)
+    was_zawgyi = is_zawgyi(text)
+    if was_zawgyi:
+        text = unicodedata.normalize("NFC", zawgyi_to_unicode(text))
+    length = len(text)
+    return Normalised(
+        text=text,
+        number=read_number(text) if length <= limit else None,
+        was_zawgyi=was_zawgyi,
+        length=length,
+        too_long=length > limit,
+    )
