@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -14,6 +14,7 @@ from bot.engine.flow import Flow, FlowError, parse_flow
 from bot.engine.keywords import Keyword, KeywordTable
 from bot.engine.runner import REQUIRED_FLOWS
 from bot.paths import data_dir
+from bot.text import unicode_to_zawgyi
 
 KEYWORDS_FILE = "keywords.yaml"
 
@@ -100,7 +101,19 @@ def flow_set(directory: Path | None = None) -> FlowSet:
     for words in keyword_words.values():
         for keyword, synonyms in words.items():
             merged.setdefault(keyword, []).extend(synonyms)
+            # A short Burmese word typed in Zawgyi is too short for the detector to be sure of.
+            merged[keyword].extend(zawgyi_spellings(synonyms))
     return FlowSet(load_flows(directory), KeywordTable.build(merged), keyword_words)
+
+
+def zawgyi_spellings(words: Iterable[str]) -> list[str]:
+    spellings = []
+    for word in words:
+        if any("\u1000" <= ch <= "\u109f" for ch in word):
+            zawgyi = unicode_to_zawgyi(word)
+            if zawgyi != word:
+                spellings.append(zawgyi)
+    return spellings
 
 
 def _read_yaml(path: Path) -> Any:

@@ -179,12 +179,15 @@ def _input(
     else:
         kind = "empty"
     number = normalised.number
+    tapped = False
     if number is None and kind == "text":
         number = _label_number(normalised.text, conversation.labels)
+        tapped = number is not None
     return Input(
         text=normalised.text,
         kind=kind,
         number=number,
+        tapped=tapped,
         length=normalised.length,
         limit=limit,
     )

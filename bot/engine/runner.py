@@ -76,7 +76,8 @@ class _Run:
     # -- input ---------------------------------------------------------------------------
 
     def handle(self, inp: Input) -> None:
-        keyword = self.ctx.keywords.match(inp.text) if inp.kind == "text" else None
+        # A tapped button does what it says, even if its label happens to be a keyword.
+        keyword = self.ctx.keywords.match(inp.text) if inp.kind == "text" and not inp.tapped else None
         if self.profile.opted_out:
             self._while_opted_out(keyword)
             return
@@ -232,6 +233,7 @@ class _Run:
     # -- running steps ----------------------------------------------------------------------
 
     def run(self, flow: Flow, step_id: str | None) -> None:
+        self.state = replace(self.state, waiting=None)  # the question was answered
         while step_id is not None:
             self.steps_run += 1
             if self.steps_run > MAX_STEPS_PER_TURN:
@@ -273,10 +275,10 @@ class _Run:
 
     def ask_again(self, full: bool = True) -> None:
         flow, waiting = self.current_flow(), self.state.waiting
-        if flow is None or waiting is None or self.state.step not in flow.steps:
-            self._idle()
-        elif waiting.kind == "bookmark":
+        if flow is not None and waiting is not None and waiting.kind == "bookmark":
             self._ask_bookmark()
+        elif flow is None or waiting is None or self.state.step not in flow.steps:
+            self._idle()
         else:
             step = flow.steps[self.state.step]
             if step.kind == "text":

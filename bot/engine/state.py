@@ -105,6 +105,7 @@ class Input:
     text: str
     kind: InputKind = "text"
     number: int | None = None  # the whole reply read as a number, in any script
+    tapped: bool = False  # the text is the label of an option just shown (a button tap)
     length: int = 0  # characters received, for the "too long" answer
     limit: int = 0  # the cap that applied
 

@@ -1,0 +1,118 @@
+"""Run engine fixture cases: turns of input and the events each must produce, as short lines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.engine import Context, Input, Profile, State, resume, start
+from bot.engine.events import (
+    AskChoice,
+    AskText,
+    Event,
+    FlowEnded,
+    FlowStarted,
+    SendText,
+    SetField,
+)
+from bot.engine.flow import Flow, parse_flow
+from bot.engine.keywords import Keyword, KeywordTable
+from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg
+from bot.text import read_number
+
+CASES = Path(__file__).parent / "cases"
+NOW = datetime(2026, 9, 10, 3, 0, tzinfo=UTC)
+KEYWORDS = KeywordTable.build(
+    {
+        Keyword.MENU: ["menu", "เมนู"],
+        Keyword.HELP: ["help"],
+        Keyword.LANGUAGE: ["language"],
+        Keyword.STOP: ["stop"],
+        Keyword.START: ["start"],
+    }
+)
+
+
+def load_cases(name: str) -> tuple[dict[str, Flow], list[dict[str, Any]]]:
+    base = yaml.safe_load((CASES / "_base.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((CASES / f"{name}.yaml").read_text(encoding="utf-8"))
+    raw_flows = {**base["flows"], **(data.get("flows") or {})}
+    flows = {key: parse_flow(value) for key, value in raw_flows.items()}
+    return flows, data["cases"]
+
+
+def describe(event: Event) -> str:
+    if isinstance(event, SendText):
+        return f"say: {text(event.text)}"
+    if isinstance(event, AskChoice):
+        prompt = text(event.prompt) if event.prompt is not None else "-"
+        return f"choice: {prompt} [{', '.join(o.id for o in event.options)}]"
+    if isinstance(event, AskText):
+        return f"text: {text(event.prompt)} (max {event.max_length})"
+    if isinstance(event, SetField):
+        return f"set: {event.name}={event.value}"
+    if isinstance(event, FlowStarted):
+        return f"start: {event.flow}"
+    if isinstance(event, FlowEnded):
+        return f"end: {event.flow} ({'done' if event.completed else 'left'})"
+    raise AssertionError(f"no description for {event!r}")
+
+
+def text(value: Any) -> str:
+    if isinstance(value, Msg):
+        if not value.params:
+            return value.msgid
+        return f"{value.msgid} {{{', '.join(f'{k}={text(v)}' for k, v in value.params)}}}"
+    if isinstance(value, Literal):
+        return f"'{value.text}'"
+    if isinstance(value, CountryName):
+        return f"country({value.code})"
+    if isinstance(value, LanguageName):
+        return f"language({value.code})"
+    if isinstance(value, LocalTime):
+        return f"time({value.timezone or 'own'})"
+    return str(value)
+
+
+def make_input(raw: Any) -> Input:
+    if isinstance(raw, Mapping):
+        return Input(
+            text=raw.get("text", ""),
+            kind=raw.get("kind", "text"),
+            number=raw.get("number"),
+            length=raw.get("length", 0),
+            limit=raw.get("limit", 0),
+        )
+    line = str(raw)
+    return Input(text=line, kind="text" if line else "empty", number=read_number(line))
+
+
+def run_case(flows: Mapping[str, Flow], case: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Play the case; return, per turn, the events, the state and the profile afterwards."""
+    profile = Profile(**(case.get("profile") or {}))
+    state = State.from_json(case.get("state"))
+    results = []
+    for turn_spec in case["turns"]:
+        context = Context(profile=profile, now=NOW, channel="sms", flows=flows, keywords=KEYWORDS)
+        if "start" in turn_spec:
+            turn = start(turn_spec["start"], context, state)
+        else:
+            turn = resume(state, make_input(turn_spec["input"]), context)
+        for event in turn.events:
+            if isinstance(event, SetField):
+                profile = profile.with_field(event.name, event.value)
+        state = turn.state
+        results.append(
+            {
+                "events": [describe(e) for e in turn.events],
+                "state": {"flow": state.flow, "step": state.step},
+                "answers": dict(state.answers),
+                "profile": profile,
+                "bookmarks": sorted(state.bookmarks),
+            }
+        )
+    return results
