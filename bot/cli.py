@@ -53,7 +53,9 @@ def chat(
 
     _logging("WARNING")
     if channel not in CHANNEL_CHOICES:
-        raise typer.BadParameter(f"choose one of {', '.join(CHANNEL_CHOICES)}", param_hint="channel")
+        raise typer.BadParameter(
+            f"choose one of {', '.join(CHANNEL_CHOICES)}", param_hint="channel"
+        )
     info = parse_phone(phone)
     if info is None:
         raise typer.BadParameter("not a valid international number, e.g. +66812345678")

@@ -7,6 +7,7 @@ contacts are sent concurrently. Rate limits are each sender's business.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
@@ -60,10 +61,8 @@ class Dispatcher:
                 log.exception("dispatch failed; trying again shortly")
                 handled = 0
             if not handled:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
-                except TimeoutError:
-                    pass
 
     def _claim(self, limit: int, contact_ids: Collection[int] | None) -> list[outbox.Claimed]:
         with Session(self.engine, expire_on_commit=False) as db, db.begin():
@@ -104,9 +103,7 @@ class Dispatcher:
         )
         return status, retry_at
 
-    def _record(
-        self, claimed: outbox.Claimed, result: SendResult
-    ) -> tuple[str, datetime | None]:
+    def _record(self, claimed: outbox.Claimed, result: SendResult) -> tuple[str, datetime | None]:
         with Session(self.engine) as db, db.begin():
             return outbox.record(db, claimed, result, self.clock(), self.max_attempts)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,10 @@ KEYWORDS_FILE = "keywords.yaml"
 
 @dataclass(frozen=True)
 class FlowSet:
-    flows: Mapping[str, Flow]
-    keywords: KeywordTable
+    flows: Mapping[str, Flow] = field(repr=False)
+    keywords: KeywordTable = field(repr=False)
     # Per language, the words help texts tell people to send (the first synonym listed).
-    keyword_words: Mapping[str, Mapping[Keyword, tuple[str, ...]]]
+    keyword_words: Mapping[str, Mapping[Keyword, tuple[str, ...]]] = field(repr=False)
 
 
 def load_flows(directory: Path) -> dict[str, Flow]:

@@ -21,14 +21,15 @@ from bot.engine import texts
 from bot.engine.events import SendText
 from bot.engine.keywords import fold
 from bot.engine.runner import Turn, resume
-from bot.engine.state import Context, Input, State
+from bot.engine.state import Context, Input, InputKind, State
 from bot.flowfiles import FlowSet
 from bot.phones import mask
 from bot.render import Reply, render
-from bot.storage.models import Contact, Conversation, InboundMessage as InboundRow, Person, utcnow
+from bot.storage.models import Contact, Conversation, Person, utcnow
+from bot.storage.models import InboundMessage as InboundRow
 from bot.storage.outbox import enqueue_reply
 from bot.storage.people import apply_fields, create_contact, find_contact, profile_of, reader_of
-from bot.text import Normalised, normalise
+from bot.text import Normalised, is_unicode_burmese, normalise
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +151,10 @@ def _touch(contact: Contact, inbound: InboundMessage, now: datetime) -> None:
 
 
 def _remember_script(person: Person, normalised: Normalised) -> None:
-    """A Zawgyi writer gets Zawgyi back; one who writes Unicode Burmese again gets Unicode."""
+    """A Zawgyi writer gets Zawgyi back; one who clearly writes Unicode Burmese gets Unicode."""
     if normalised.was_zawgyi:
         person.zawgyi = True
-    elif person.zawgyi and any("\u1000" <= ch <= "\u109f" for ch in normalised.text):
+    elif person.zawgyi and is_unicode_burmese(normalised.text):
         person.zawgyi = False
 
 
@@ -170,6 +171,7 @@ def _conversation(db: Session, person_id: int) -> Conversation:
 def _input(
     inbound: InboundMessage, normalised: Normalised, conversation: Conversation, limit: int
 ) -> Input:
+    kind: InputKind
     if normalised.too_long:
         kind = "too_long"
     elif normalised.text:

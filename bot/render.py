@@ -7,6 +7,7 @@ Telegram. Long answers are split at paragraph, line or word boundaries for the c
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from bot.channels.base import Capabilities
 from bot.engine.events import AskChoice, AskText, Event, SendText
 from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, msg
 from bot.i18n.formatting import Reader
+from bot.sms import cheaper
 from bot.text import unicode_to_zawgyi
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Re
     if not blocks and not buttons:
         return None
     text = channel.paragraph.join(b for b in blocks if b)
+    if channel.name == "sms":
+        text = cheaper(text)
     if reader.zawgyi and reader.language == "my":
         text = unicode_to_zawgyi(text)
         buttons = tuple(unicode_to_zawgyi(b) for b in buttons)
@@ -65,8 +69,10 @@ def _numbered(labels: tuple[str, ...], reader: Reader, hint: bool) -> str:
     lines = [f"{reader.number(i)}. {label}" for i, label in enumerate(labels, 1)]
     if hint:
         count = len(labels)
-        reply = msg("Reply %(first)s", first=1) if count == 1 else msg(
-            "Reply %(first)s-%(last)s", first=1, last=count
+        reply = (
+            msg("Reply %(first)s", first=1)
+            if count == 1
+            else msg("Reply %(first)s-%(last)s", first=1, last=count)
         )
         lines.append(to_text(reply, reader))
     return "\n".join(lines)
@@ -128,7 +134,24 @@ def _cut_point(text: str, limit: int) -> int:
         if index > 0:
             return index + len(boundary.rstrip()) if boundary == ". " else index
     cut = limit
-    # Thai and Burmese have no spaces: at least never cut a letter from its vowel or tone mark.
-    while cut > 1 and unicodedata.category(text[cut])[0] == "M":
+    while cut > 1 and not _can_break_before(text, cut):
         cut -= 1
     return cut
+
+
+# Characters that belong to the letter before them: combining marks, Thai following vowels
+# (ะ า ำ are letters, not marks) and Myanmar dependent vowels, medials and asat.
+_ATTACHED = re.compile(
+    r"[\u0e30-\u0e3a\u0e45-\u0e4e\u102b-\u103e\u1056-\u1059\u105e-\u1060"
+    r"\u1062-\u1064\u1067-\u106d\u1071-\u1074\u1082-\u108d\u108f\u109a-\u109d]"
+)
+# Characters that belong to the letter after them: Thai leading vowels, the Myanmar virama.
+_LEADING = re.compile(r"[\u0e40-\u0e44\u1039]")
+
+
+def _can_break_before(text: str, index: int) -> bool:
+    """Never cut a letter from its marks, vowels or stacked consonant (Thai, Burmese)."""
+    following, previous = text[index], text[index - 1]
+    if unicodedata.category(following)[0] == "M" or _ATTACHED.match(following):
+        return False
+    return not _LEADING.match(previous)

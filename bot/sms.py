@@ -47,3 +47,15 @@ def _pack(sizes: list[int], single: int, part: int) -> int:
             count, used = count + 1, 0
         used += size
     return count
+
+
+# Typography that forces a whole SMS into UCS-2 (70 characters a part instead of 160).
+_PLAIN = str.maketrans(
+    {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u00a0": " "}
+)
+
+
+def cheaper(text: str) -> str:
+    """Plain quotes and dashes when that lets the message travel as GSM-7, else unchanged."""
+    plain = text.translate(_PLAIN)
+    return plain if plain != text and is_gsm7(plain) else text

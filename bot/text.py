@@ -19,20 +19,25 @@ import myanmartools
 from myanmar import converter
 
 ZAWGYI_THRESHOLD = 0.95
+UNICODE_THRESHOLD = 0.01
+UNICODE_MIN_LETTERS = 3
 MAX_NUMBER_DIGITS = 6
 
 # Zero-width and direction marks that phones and copy-paste insert; they change nothing a
 # person meant. ZWJ/ZWNJ stay inside text (emoji sequences, some scripts) but not at the ends.
 _INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"
-        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
+    map(
+        ord,
+        "\u200b\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    ),
     None,
 )
 _EDGE_JOINERS = "\u200c\u200d"
 # Myanmar letters that look like digits: ဝ (wa) for ၀, ရ (ra) for ၇.
 _DIGIT_LOOKALIKES = str.maketrans({"\u101d": "\u1040", "\u101b": "\u1047"})
 _MYANMAR_CHARS = re.compile(r"[\u1000-\u109f]")
-_NUMBER = re.compile(r"^\d{1,%d}$" % MAX_NUMBER_DIGITS)
+_NUMBER = re.compile(rf"^\d{{1,{MAX_NUMBER_DIGITS}}}$")
 # "1." "2)" "#3": habits from paper forms and other bots.
 _NUMBER_DECORATION = re.compile(r"^[#(\[]?\s*(.*?)\s*[.)\]]?$", re.DOTALL)
 
@@ -67,21 +72,27 @@ def is_zawgyi(text: str) -> bool:
     return zawgyi_probability(text) > ZAWGYI_THRESHOLD
 
 
+def is_unicode_burmese(text: str) -> bool:
+    """Burmese letters the detector is sure are Unicode (digits alone prove nothing)."""
+    letters = [ch for ch in text if "\u1000" <= ch <= "\u109f" and not "\u1040" <= ch <= "\u1049"]
+    return len(letters) >= UNICODE_MIN_LETTERS and zawgyi_probability(text) < UNICODE_THRESHOLD
+
+
 def zawgyi_to_unicode(text: str) -> str:
     return str(converter.convert(text, "zawgyi", "unicode"))
 
 
 def unicode_to_zawgyi(text: str) -> str:
-    return str(converter.convert(text, "unicode", "zawgyi"))
+    # NFC puts the dot below (U+1037) before the asat (U+103A); the converter's rules only
+    # know the other order and would leave "င့်" unconverted.
+    return str(converter.convert(text.replace("\u1037\u103a", "\u103a\u1037"), "unicode", "zawgyi"))
 
 
 def clean(text: str) -> str:
     """Remove invisible and control characters, keep line breaks, trim, NFC."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = text.translate(_INVISIBLE)
-    text = "".join(
-        ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
     text = unicodedata.normalize("NFC", text)
     return text.strip().strip(_EDGE_JOINERS).strip()
 

@@ -42,7 +42,9 @@ class ConsoleSender:
             self.out.write("\n".join(lines) + "\n")
             self.out.flush()
         else:
-            self.console.print(Panel(self._body(envelope.text, buttons), title=self._title(envelope)))
+            self.console.print(
+                Panel(self._body(envelope.text, buttons), title=self._title(envelope))
+            )
         return SendResult("sent", provider_id=f"console-{envelope.id}")
 
     def _title(self, envelope: Envelope) -> str:
@@ -71,7 +73,9 @@ class ConsolePhone:
         self.channel = channel
         self.phone = phone
         # A Telegram chat id is a number; the console derives one from the phone number.
-        self.address = "".join(ch for ch in phone if ch.isdigit()) if channel == "telegram" else phone
+        self.address = (
+            "".join(ch for ch in phone if ch.isdigit()) if channel == "telegram" else phone
+        )
 
     def say(self, line: str) -> None:
         media = MEDIA_LINES.get(line.strip())

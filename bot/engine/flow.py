@@ -86,7 +86,19 @@ KINDS = ("say", "choice", "text", "set", "branch", "goto", "end")
 PARAM_SOURCES = {"country", "now", "now_in", "language", "answer"}
 SETTABLE = {"language", "country", "timezone", "consent", "onboarded"}
 STEP_KEYS = {*KINDS, "options", "next", "save_as", "max_length", "params", "note", "else"}
-OPTION_KEYS = {"id", "label", "literal", "country", "next", "flow", "keyword", "set", "when", "params", "note"}
+OPTION_KEYS = {
+    "id",
+    "label",
+    "literal",
+    "country",
+    "next",
+    "flow",
+    "keyword",
+    "set",
+    "when",
+    "params",
+    "note",
+}
 OPTION_KEYWORDS = {"help", "language", "stop", "menu"}
 FLOW_KEYS = {"id", "version", "steps", "resumable", "needs_consent"}
 
@@ -142,7 +154,9 @@ def _parse_step(step_id: str, raw: Any, where: str) -> Step:
     if kind == "set":
         return _with(step, set=_settable(raw["set"], where))
     if kind == "branch":
-        return _with(step, cases=_cases(raw["branch"], where), next=_opt_str(raw.get("else"), where))
+        return _with(
+            step, cases=_cases(raw["branch"], where), next=_opt_str(raw.get("else"), where)
+        )
     if kind == "goto":
         return _with(step, flow=_str(raw["goto"], where))
     return step

@@ -77,7 +77,9 @@ class _Run:
 
     def handle(self, inp: Input) -> None:
         # A tapped button does what it says, even if its label happens to be a keyword.
-        keyword = self.ctx.keywords.match(inp.text) if inp.kind == "text" and not inp.tapped else None
+        keyword = (
+            self.ctx.keywords.match(inp.text) if inp.kind == "text" and not inp.tapped else None
+        )
         if self.profile.opted_out:
             self._while_opted_out(keyword)
             return
@@ -128,16 +130,17 @@ class _Run:
     def _answer(self, inp: Input) -> None:
         flow = self.current_flow()
         waiting = self.state.waiting
+        step = self.current_step(flow)
         if flow is None or waiting is None:
             self._idle()
         elif waiting.kind == "bookmark":
             self._answer_bookmark(flow, inp)
-        elif self.state.version != flow.version or self.state.step not in flow.steps:
+        elif self.state.version != flow.version or step is None:
             self._restart_step(flow)
         elif waiting.kind == "choice":
-            self._answer_choice(flow, flow.steps[self.state.step], waiting, inp)
+            self._answer_choice(flow, step, waiting, inp)
         else:
-            self._answer_text(flow, flow.steps[self.state.step], inp)
+            self._answer_text(flow, step, inp)
 
     def _answer_choice(self, flow: Flow, step: Step, waiting: Waiting, inp: Input) -> None:
         number = inp.number
@@ -177,17 +180,22 @@ class _Run:
             self.ask_again(full=False)
             return
         self._drop_bookmark(flow.id)
-        if inp.number == 1 and bookmark and bookmark.version == flow.version:
-            if bookmark.step in flow.steps:
-                self.state = replace(self.state, answers=dict(bookmark.answers))
-                self.run(flow, bookmark.step)
-                return
+        usable = bookmark and bookmark.version == flow.version and bookmark.step in flow.steps
+        if inp.number == 1 and bookmark and usable:
+            self.state = replace(self.state, answers=dict(bookmark.answers))
+            self.run(flow, bookmark.step)
+            return
         self.run(flow, flow.first)
 
     # -- moving between flows -------------------------------------------------------------
 
     def current_flow(self) -> Flow | None:
         return self.ctx.flows.get(self.state.flow) if self.state.flow else None
+
+    def current_step(self, flow: Flow | None) -> Step | None:
+        if flow is None or self.state.step is None:
+            return None
+        return flow.steps.get(self.state.step)
 
     def enter(self, flow_id: str) -> None:
         flow = self.ctx.flows[flow_id]
@@ -222,10 +230,10 @@ class _Run:
         self.enter(MENU_FLOW)
 
     def _restart_step(self, flow: Flow) -> None:
-        step = self.state.step
-        if step in flow.steps and flow.steps[step].kind in ("choice", "text"):
+        step = self.current_step(flow)
+        if step is not None and step.kind in ("choice", "text"):
             self.state = replace(self.state, version=flow.version)
-            self.run(flow, step)
+            self.run(flow, step.id)
         else:
             self.state = State(flow=flow.id, version=flow.version, bookmarks=self.state.bookmarks)
             self.run(flow, flow.first)
@@ -237,7 +245,9 @@ class _Run:
         while step_id is not None:
             self.steps_run += 1
             if self.steps_run > MAX_STEPS_PER_TURN:
-                raise FlowLoopError(f"flow {flow.id} ran {MAX_STEPS_PER_TURN} steps without waiting")
+                raise FlowLoopError(
+                    f"flow {flow.id} ran {MAX_STEPS_PER_TURN} steps without waiting"
+                )
             step = flow.steps[step_id]
             self.state = replace(self.state, step=step.id, waiting=None)
             step_id = self._step(flow, step)
@@ -275,12 +285,12 @@ class _Run:
 
     def ask_again(self, full: bool = True) -> None:
         flow, waiting = self.current_flow(), self.state.waiting
+        step = self.current_step(flow)
         if flow is not None and waiting is not None and waiting.kind == "bookmark":
             self._ask_bookmark()
-        elif flow is None or waiting is None or self.state.step not in flow.steps:
+        elif waiting is None or step is None:
             self._idle()
         else:
-            step = flow.steps[self.state.step]
             if step.kind == "text":
                 assert step.text is not None
                 self.events.append(AskText(self.text(step.text), step.max_length))
@@ -300,7 +310,9 @@ class _Run:
             Option("restart", texts.restart_option()),
         )
         self.events.append(AskChoice(texts.continue_question(), options))
-        self.state = replace(self.state, step=None, waiting=Waiting("bookmark", ("continue", "restart")))
+        self.state = replace(
+            self.state, step=None, waiting=Waiting("bookmark", ("continue", "restart"))
+        )
 
     def _drop_bookmark(self, flow_id: str) -> None:
         if flow_id in self.state.bookmarks:
@@ -323,7 +335,8 @@ class _Run:
         return [
             o
             for o in step.options
-            if (o.flow is None or o.flow in self.ctx.flows) and (o.when is None or self.holds(o.when))
+            if (o.flow is None or o.flow in self.ctx.flows)
+            and (o.when is None or self.holds(o.when))
         ]
 
     def holds(self, condition: Condition) -> bool:

@@ -8,8 +8,8 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_time, tokenize_pattern, untokenize_pattern
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time, match_skeleton, tokenize_pattern, untokenize_pattern
 
 from bot.i18n.catalogs import SOURCE_LANGUAGE, translations
 
@@ -31,13 +31,18 @@ def babel_locale(language: str, country: str | None) -> Locale:
 
 
 @cache
-def zone(name: str | None) -> tzinfo:
+def zone(name: str | None) -> tzinfo | None:
+    """The named time zone, or None if it is unset or unknown."""
     if not name:
-        return UTC
+        return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return UTC
+        return None
+
+
+# CLDR puts (narrow) no-break spaces in times ("6:00 AM"); on SMS they would force UCS-2.
+_PLAIN_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " "})
 
 
 @dataclass(frozen=True)
@@ -68,21 +73,25 @@ class Reader:
 
     def moment(self, at: datetime, timezone: str | None = None, style: str = "time") -> str:
         """A moment in `timezone` (default: the reader's), in the reader's locale."""
-        name = timezone or self.timezone
-        tz = zone(name)
-        time = format_time(at, "short", tzinfo=tz, locale=self.locale)
-        if not name:
+        tz = zone(timezone or self.timezone)
+        time = format_time(at, "short", tzinfo=tz or UTC, locale=self.locale)
+        if tz is None:
             time = f"{time} UTC"  # an unknown zone must not pass for local time
         if style == "time":
-            return self.digits(time)
-        date = self._date(at.astimezone(tz))
+            return self._finish(time)
+        date = self._date(at.astimezone(tz or UTC))
         if style == "date":
-            return self.digits(date)
+            return self._finish(date)
         combined = self.locale.datetime_formats["medium"]
-        return self.digits(combined.replace("{1}", date).replace("{0}", time))
+        return self._finish(combined.replace("{1}", date).replace("{0}", time))
+
+    def _finish(self, text: str) -> str:
+        return self.digits(text.translate(_PLAIN_SPACES))
 
     def _date(self, local: datetime) -> str:
-        pattern = self.locale.datetime_skeletons[DATE_SKELETON].pattern
+        skeletons = self.locale.datetime_skeletons
+        best = match_skeleton(DATE_SKELETON, skeletons) or "yMMMd"
+        pattern = skeletons[best].pattern
         if self.locale.language == "th":
             # Thai readers count years in the Buddhist era, which CLDR's Gregorian data lacks.
             pattern = _buddhist_year(pattern, local.year + BUDDHIST_ERA_OFFSET)

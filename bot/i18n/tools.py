@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from babel import Locale
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
@@ -123,9 +122,9 @@ def _issues(message: Message, plural_forms: int) -> list[str]:
     issues = []
     if message.fuzzy:
         issues.append("fuzzy")
-    translations = list(message.string) if isinstance(message.string, tuple | list) else [
-        message.string
-    ]
+    translations = (
+        list(message.string) if isinstance(message.string, tuple | list) else [message.string]
+    )
     if message.pluralizable and len(translations) != plural_forms:
         issues.append(f"{len(translations)} plural forms instead of {plural_forms}")
     if not all(translations):
@@ -133,7 +132,7 @@ def _issues(message: Message, plural_forms: int) -> list[str]:
         return issues
     wanted = {p for p in PLACEHOLDER.findall(_first(message.id)) if p}
     for text in translations:
-        found = {p for p in PLACEHOLDER.findall(text) if p}
+        found = {p for p in PLACEHOLDER.findall(text or "") if p}
         if found != wanted:
             issues.append(f"placeholders {sorted(found)} instead of {sorted(wanted)}")
             break

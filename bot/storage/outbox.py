@@ -28,6 +28,7 @@ UNSOLICITED = ("reminder", "broadcast")
 def enqueue_reply(
     db: Session, contact: Contact, reply: Reply, in_reply_to: int | None, now: datetime
 ) -> list[OutboundMessage]:
+    assert contact.id is not None
     rows = []
     last = len(reply.parts) - 1
     for index, part in enumerate(reply.parts):
@@ -75,13 +76,13 @@ def claim(
     """Take up to `limit` due rows (replies first), including rows whose claim has expired."""
     table = OutboundMessage
     due = sa.or_(
-        sa.and_(table.status == "queued", table.next_attempt_at <= now),
-        sa.and_(table.status == "sending", col(table.claimed_until) < now),
+        sa.and_(col(table.status) == "queued", col(table.next_attempt_at) <= now),
+        sa.and_(col(table.status) == "sending", col(table.claimed_until) < now),
     )
     pick = (
-        select(table.id)
+        select(col(table.id))
         .where(due, col(table.channel).in_(channels))
-        .order_by(table.priority, table.id)
+        .order_by(col(table.priority), col(table.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -96,7 +97,7 @@ def claim(
             attempts=table.attempts + 1,
             updated_at=now,
         )
-        .returning(table.id)
+        .returning(col(table.id))
     ).all()
     if not claimed_ids:
         return []
@@ -105,7 +106,7 @@ def claim(
         .join(Contact, col(Contact.id) == table.contact_id)
         .join(Person, col(Person.id) == Contact.person_id)
         .where(col(table.id).in_([i for (i,) in claimed_ids]))
-        .order_by(table.priority, table.id)
+        .order_by(col(table.priority), col(table.id))
     ).all()
     return [_claimed(message, contact, person) for message, contact, person in rows]
 

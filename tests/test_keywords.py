@@ -1,0 +1,113 @@
+"""Global keywords: every language, any case, commands; and texts that name them are right."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.engine import texts
+from bot.engine.keywords import Keyword, KeywordTable
+from bot.flowfiles import FlowSet
+from bot.i18n.catalogs import LANGUAGES
+from bot.i18n.formatting import Reader
+from bot.render import to_text
+
+
+@pytest.mark.parametrize(
+    ("text", "keyword"),
+    [
+        ("MENU", Keyword.MENU),
+        ("menu.", Keyword.MENU),
+        ("  Menu!  ", Keyword.MENU),
+        ("/menu", Keyword.MENU),
+        ("/menu@GpsnrSmallholderBot", Keyword.MENU),
+        ("เมนู", Keyword.MENU),
+        ("မီနူး", Keyword.MENU),
+        ("AJUDA", Keyword.HELP),
+        ("aide", Keyword.HELP),
+        ("bantuan", Keyword.HELP),
+        ("ช่วยเหลือ", Keyword.HELP),
+        ("Trợ giúp", Keyword.HELP),
+        ("idioma", Keyword.LANGUAGE),
+        ("Langue", Keyword.LANGUAGE),
+        ("bahasa", Keyword.LANGUAGE),
+        ("ဘာသာစကား", Keyword.LANGUAGE),
+        ("ภาษา", Keyword.LANGUAGE),
+        ("ngôn ngữ", Keyword.LANGUAGE),
+        ("STOP", Keyword.STOP),
+        ("Parar", Keyword.STOP),
+        ("arrêt", Keyword.STOP),
+        ("berhenti", Keyword.STOP),
+        ("ရပ်", Keyword.STOP),
+        ("ရပ္", Keyword.STOP),  # the same word typed in Zawgyi
+        ("หยุด", Keyword.STOP),
+        ("DỪNG", Keyword.STOP),
+        ("unsubscribe", Keyword.STOP),
+        ("START", Keyword.START),
+        ("/start ref-th-2026", Keyword.START),
+        ("começar", Keyword.START),
+        ("mulai", Keyword.START),
+        ("เริ่ม", Keyword.START),
+        ("bắt đầu", Keyword.START),
+        ("စတင်", Keyword.START),
+    ],
+)
+def test_keywords_in_every_language(flows: FlowSet, text: str, keyword: Keyword) -> None:
+    assert flows.keywords.match(text) is keyword
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stop the rain", "menus", "dung", "đúng", "yes", "1", "", "/unknown", "help me please"],
+)
+def test_words_that_are_not_keywords(flows: FlowSet, text: str) -> None:
+    assert flows.keywords.match(text) is None
+
+
+def test_a_word_cannot_mean_two_keywords() -> None:
+    with pytest.raises(ValueError, match="synonym of both"):
+        KeywordTable.build({Keyword.STOP: ["fim"], Keyword.MENU: ["FIM"]})
+
+
+def test_every_language_lists_every_keyword(flows: FlowSet) -> None:
+    for language in LANGUAGES:
+        assert set(flows.keyword_words[language]) == set(Keyword), language
+
+
+# Each text that tells people to send keywords must name words the bot recognises, in
+# every language: a translation that says "send FIM" while the bot waits for "PARAR" fails.
+TEXTS_NAMING_KEYWORDS = [
+    (texts.help_text(), (Keyword.MENU, Keyword.LANGUAGE, Keyword.STOP)),
+    (texts.stopped(), (Keyword.START,)),
+    (texts.stopped_help(), (Keyword.START,)),
+    (texts.something_went_wrong(), (Keyword.MENU,)),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_texts_name_keywords_the_bot_recognises(flows: FlowSet, language: str) -> None:
+    for message, keywords in TEXTS_NAMING_KEYWORDS:
+        shown = to_text(message, Reader(language=language))
+        named = {flows.keywords.match(word) for word in _candidate_words(shown)}
+        for keyword in keywords:
+            assert keyword in named, f"{language}: {shown!r} does not name {keyword}"
+
+
+def test_flow_texts_name_recognised_keywords(flows: FlowSet) -> None:
+    consent = "May GPSNR send you messages about the calls? To stop at any time, send STOP."
+    declined = "No problem, I will not send you messages. If you change your mind, send START."
+    for language in LANGUAGES:
+        reader = Reader(language=language)
+        for msgid, keyword in ((consent, Keyword.STOP), (declined, Keyword.START)):
+            shown = reader.gettext(msgid)
+            named = {flows.keywords.match(w) for w in _candidate_words(shown)}
+            assert keyword in named, f"{language}: {shown!r}"
+
+
+def _candidate_words(text: str) -> set[str]:
+    """Quoted words, capitalised words and runs of one to three words, to look up."""
+    quoted = set(re.findall(r"[\"“”«»'‘’]([^\"“”«»'‘’]+)[\"“”«»'‘’]", text))
+    tokens = re.findall(r"\w+", text)
+    runs = {" ".join(tokens[i : i + n]) for n in (1, 2, 3) for i in range(len(tokens))}
+    return quoted | runs
