@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from bot.config import get_settings
 
@@ -17,20 +17,24 @@ app = typer.Typer(help="GPSNR smallholder assistant.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 i18n_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
+telegram_app = typer.Typer(help="Telegram: webhook, command menus, polling.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Outgoing messages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(i18n_app, name="i18n")
+app.add_typer(telegram_app, name="telegram")
+app.add_typer(outbox_app, name="outbox")
 
 CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
 
 
 def _logging(level: str | None = None) -> None:
-    logging.basicConfig(
-        level=level or get_settings().log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from bot.logs import configure_logging
+    from bot.web import secrets_of
+
+    settings = get_settings()
+    configure_logging(level or settings.log_level, secrets_of(settings))
 
 
 @app.command()
@@ -90,6 +94,57 @@ def worker() -> None:
 
     _logging()
     asyncio.run(run_worker(get_settings()))
+
+
+@telegram_app.command("setup")
+def telegram_setup() -> None:
+    """Register the webhook (PUBLIC_BASE_URL + /telegram/webhook) and the command menus."""
+    from bot.channels.telegram.client import make_bot
+    from bot.channels.telegram.setup import set_up
+
+    _logging()
+    settings = get_settings()
+    if not settings.telegram_enabled:
+        raise typer.BadParameter("TELEGRAM_BOT_TOKEN is not set")
+
+    async def run() -> list[str]:
+        async with make_bot(settings) as bot:
+            return await set_up(bot, settings)
+
+    for line in asyncio.run(run()):
+        err.print(line)
+
+
+@telegram_app.command("poll")
+def telegram_poll() -> None:
+    """Development without a public URL: fetch updates from Telegram and answer them."""
+    from bot.channels.telegram.runner import run_polling
+
+    _logging()
+    settings = get_settings()
+    if not settings.telegram_enabled:
+        raise typer.BadParameter("TELEGRAM_BOT_TOKEN is not set")
+    asyncio.run(run_polling(settings))
+
+
+@outbox_app.command("report")
+def outbox_report() -> None:
+    """How many messages are in each state, and why messages failed or are held."""
+    from bot.storage.db import make_engine
+    from bot.storage.report import outbox_report as build
+
+    engine = make_engine(get_settings().database_url)
+    counts, reasons = build(engine)
+    engine.dispose()
+    table = Table("status", "messages")
+    for status, count in counts:
+        table.add_row(status, str(count))
+    Console().print(table)
+    if reasons:
+        why = Table("status", "reason", "messages")
+        for status, reason, count in reasons:
+            why.add_row(status, reason or "-", str(count))
+        Console().print(why)
 
 
 @db_app.command("upgrade")

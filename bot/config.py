@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.storage.db import normalise_url
@@ -20,11 +21,51 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: int = Field(default=60, ge=5)
     dispatch_max_attempts: int = Field(default=4, ge=1)
     log_level: str = "INFO"
+    # The HTTPS address the providers call us at (webhooks are signed against this URL).
+    public_base_url: str | None = None
+
+    # Telegram: off unless a token is set.
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_max_per_second: float = Field(default=30.0, gt=0)  # Bot API: ~30 messages/s
+    telegram_chat_interval_seconds: float = Field(default=1.0, ge=0)  # ~1 message/s per chat
+
+    # Twilio (WhatsApp and SMS): off unless the account SID and auth token are set.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_sms_from: str | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_max_per_second: float = Field(default=10.0, gt=0)
+    # Approved WhatsApp templates by message kind and language, as JSON:
+    # {"reminder": {"en": "HX...", "th": "HX..."}, "broadcast": {...}}
+    twilio_templates: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("database_url")
     @classmethod
     def _accept_heroku_urls(cls, value: str) -> str:
         return normalise_url(value)
+
+    @field_validator("public_base_url", "telegram_api_url", "twilio_api_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: Any) -> Any:
+        return value.rstrip("/") if isinstance(value, str) else value
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token and self.telegram_bot_token.get_secret_value())
+
+    @property
+    def twilio_enabled(self) -> bool:
+        token = self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else ""
+        return bool(self.twilio_account_sid and token)
+
+    def public_url(self, path: str) -> str:
+        if not self.public_base_url:
+            raise RuntimeError("PUBLIC_BASE_URL is not set")
+        return f"{self.public_base_url}{path}"
 
 
 @cache

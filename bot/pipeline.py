@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # A brand-new contact's first message can race with itself (two webhooks at once).
 MAX_ATTEMPTS = 3
+# An answer longer than this many provider messages goes through the outbox instead.
+INLINE_MAX_PARTS = 1
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,12 @@ class Handled:
     inbound_id: int | None = None
     outbound_ids: tuple[int, ...] = ()
     reply: Reply | None = None
+    inline: bool = False  # the answer goes back in the HTTP response, already marked sent
+
+    @property
+    def queued_ids(self) -> tuple[int, ...]:
+        """Rows the dispatcher must send."""
+        return () if self.inline else self.outbound_ids
 
 
 class _Duplicate(Exception):
@@ -63,12 +71,14 @@ class Pipeline:
         self.max_input_chars = max_input_chars
         self.clock = clock
 
-    def handle(self, inbound: InboundMessage) -> Handled:
+    def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
+        """Store the message and its answer. With `inline`, a short answer (at most
+        INLINE_MAX_PARTS parts) is recorded as sent: the caller returns it in its response."""
         normalised = normalise(inbound.text, self.max_input_chars)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with Session(self.engine, expire_on_commit=False) as db, db.begin():
-                    return self._handle(db, inbound, normalised, self.clock())
+                    return self._handle(db, inbound, normalised, self.clock(), inline)
             except _Duplicate:
                 return Handled(duplicate=True)
             except IntegrityError:
@@ -78,7 +88,12 @@ class Pipeline:
         raise AssertionError("unreachable")
 
     def _handle(
-        self, db: Session, inbound: InboundMessage, normalised: Normalised, now: datetime
+        self,
+        db: Session,
+        inbound: InboundMessage,
+        normalised: Normalised,
+        now: datetime,
+        inline: bool,
     ) -> Handled:
         if _seen(db, inbound):
             raise _Duplicate
@@ -108,7 +123,8 @@ class Pipeline:
         turn = self._turn(conversation, person, inp, now)
         apply_fields(person, turn.events, now)
         reply = render(turn.events, reader_of(person), capabilities(inbound.channel))
-        rows = enqueue_reply(db, contact, reply, inbound_row.id, now) if reply else []
+        inline = inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
+        rows = enqueue_reply(db, contact, reply, inbound_row.id, now, inline) if reply else []
         _save(conversation, turn, reply, now)
         db.add_all([contact, person, conversation])
         db.flush()
@@ -118,6 +134,7 @@ class Pipeline:
             inbound_id=inbound_row.id,
             outbound_ids=tuple(r.id for r in rows if r.id is not None),
             reply=reply,
+            inline=inline,
         )
 
     def _turn(self, conversation: Conversation, person: Person, inp: Input, now: datetime) -> Turn:
@@ -146,6 +163,7 @@ def _seen(db: Session, inbound: InboundMessage) -> bool:
 
 def _touch(contact: Contact, inbound: InboundMessage, now: datetime) -> None:
     contact.last_inbound_at = now
+    contact.unreachable_at = contact.unreachable_reason = None  # they wrote: reachable again
     if inbound.display_name:
         contact.display_name = inbound.display_name
 
@@ -172,7 +190,9 @@ def _input(
     inbound: InboundMessage, normalised: Normalised, conversation: Conversation, limit: int
 ) -> Input:
     kind: InputKind
-    if normalised.too_long:
+    if inbound.edited:
+        kind = "edited"
+    elif normalised.too_long:
         kind = "too_long"
     elif normalised.text:
         kind = "text"

@@ -27,7 +27,6 @@ class Reply:
     parts: tuple[str, ...]
     buttons: tuple[str, ...] = ()  # a reply keyboard, sent with the last part
     labels: tuple[str, ...] = ()  # the choice labels shown, in number order (for matching)
-    hide_keyboard: bool = False  # a free-text question: old buttons would mislead
 
     @property
     def text(self) -> str:
@@ -38,16 +37,14 @@ def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Re
     blocks: list[str] = []
     buttons: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
-    hide_keyboard = False
     for event in events:
         if isinstance(event, SendText):
             blocks.append(to_text(event.text, reader))
         elif isinstance(event, AskText):
             blocks.append(to_text(event.prompt, reader))
-            buttons, labels, hide_keyboard = (), (), True
+            buttons, labels = (), ()
         elif isinstance(event, AskChoice):
             labels = tuple(to_text(o.label, reader) for o in event.options)
-            hide_keyboard = False
             if event.prompt is not None:
                 blocks.append(to_text(event.prompt, reader))
             if channel.buttons:
@@ -62,7 +59,7 @@ def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Re
     if reader.zawgyi and reader.language == "my":
         text = unicode_to_zawgyi(text)
         buttons = tuple(unicode_to_zawgyi(b) for b in buttons)
-    return Reply(split(text, channel.max_length), buttons, labels, hide_keyboard)
+    return Reply(split(text, channel.max_length), buttons, labels)
 
 
 def _numbered(labels: tuple[str, ...], reader: Reader, hint: bool) -> str:

@@ -1,8 +1,11 @@
-"""The one ASGI web app (served by uvicorn, see Procfile). Channel routes are added per channel."""
+"""The one ASGI web app (served by uvicorn, see Procfile): health check and channel webhooks."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -10,15 +13,36 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from bot.config import get_settings
+from bot.channels.registry import ChannelSet
+from bot.config import Settings, get_settings
+from bot.dispatcher import Dispatcher
+from bot.flowfiles import flow_set
+from bot.inbox import Inbox
+from bot.logs import configure_logging
+from bot.pipeline import Pipeline
 from bot.storage.db import make_engine
+from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def create_app(database_url: str | None = None) -> Starlette:
-    engine = make_engine(database_url or get_settings().database_url)
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
+) -> Starlette:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    channels = ChannelSet(settings, clock)
+    dispatcher = Dispatcher(
+        engine,
+        channels.senders,
+        lease=timedelta(seconds=settings.dispatch_lease_seconds),
+        max_attempts=settings.dispatch_max_attempts,
+        clock=clock,
+    )
+    pipeline = Pipeline(engine, flow_set(), settings.max_input_chars, clock)
+    inbox = Inbox(pipeline, dispatcher)
 
     def database_ok() -> bool:
         try:
@@ -33,9 +57,44 @@ def create_app(database_url: str | None = None) -> Starlette:
         ok = await run_in_threadpool(database_ok)
         return JSONResponse({"database": "ok" if ok else "unreachable"}, 200 if ok else 503)
 
-    app = Starlette(routes=[Route("/healthz", healthz)])
-    app.state.engine = engine
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await channels.close()
+        engine.dispose()
+
+    routes = [Route("/healthz", healthz), *channels.routes(inbox, engine)]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.engine, app.state.channels, app.state.inbox = engine, channels, inbox
     return app
 
 
-app = create_app()
+def production_app() -> Starlette:
+    settings = get_settings()
+    configure_logging(settings.log_level, secrets_of(settings))
+    return create_app(settings)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    values = [
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.twilio_auth_token,
+    ]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+class _BuiltOnFirstUse:
+    """`bot.web:app` for uvicorn, without reading settings or opening a database at import."""
+
+    def __init__(self, factory: Callable[[], Starlette]) -> None:
+        self._factory = factory
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            self._app = self._factory()
+        await self._app(scope, receive, send)
+
+
+app = _BuiltOnFirstUse(production_app)

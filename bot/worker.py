@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.channels.base import Sender
+from bot.channels.registry import ChannelSet
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.storage.db import make_engine
@@ -16,14 +17,10 @@ from bot.storage.db import make_engine
 log = logging.getLogger(__name__)
 
 
-def configured_senders(settings: Settings) -> dict[str, Sender]:
-    """Senders for the channels whose credentials are set. None yet: channels add theirs."""
-    return {}
-
-
 async def run_worker(settings: Settings, senders: Mapping[str, Sender] | None = None) -> None:
     engine = make_engine(settings.database_url)
-    senders = configured_senders(settings) if senders is None else senders
+    channels = ChannelSet(settings)
+    senders = channels.senders if senders is None else senders
     if not senders:
         log.warning("no channel is configured: queued messages wait until one is")
     dispatcher = Dispatcher(
@@ -40,5 +37,6 @@ async def run_worker(settings: Settings, senders: Mapping[str, Sender] | None = 
     try:
         await dispatcher.run(stop)
     finally:
+        await channels.close()
         engine.dispose()
         log.info("worker stopped")

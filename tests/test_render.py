@@ -56,9 +56,10 @@ def test_a_reprompt_without_prompt_has_no_range_hint() -> None:
     assert reply.text == "Sorry\n1. My country and time\n2. Help"
 
 
-def test_a_text_question_hides_old_buttons() -> None:
-    reply = render([AskText(Literal("Your name?"), 50)], Reader("en"), CHANNELS["telegram"])
-    assert reply is not None and reply.hide_keyboard and reply.buttons == ()
+def test_a_text_question_after_a_choice_shows_no_buttons() -> None:
+    events = [CHOICE, AskText(Literal("Your name?"), 50)]
+    reply = render(events, Reader("en"), CHANNELS["telegram"])
+    assert reply is not None and reply.buttons == () and reply.labels == ()
 
 
 def test_events_that_say_nothing_render_nothing() -> None:

@@ -39,11 +39,13 @@ class InboundMessage:
     media_url: str | None = None
     display_name: str | None = None
     language_hint: str | None = None  # e.g. Telegram's user.language_code
+    edited: bool = False  # a correction of an earlier message, not a new answer
     received_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Outcome = Literal["sent", "retry", "failed", "unreachable", "opted_out"]
+# held: cannot be sent as things stand (no template outside the WhatsApp window); kept, reported
+Outcome = Literal["sent", "retry", "failed", "unreachable", "opted_out", "held"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class SendResult:
     provider_id: str | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds the provider asked us to wait
+    payload_update: dict[str, Any] | None = None  # how to send it next time (e.g. a template)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class Envelope:
     text: str
     payload: dict[str, Any]
     language: str | None = None
+    kind: str = "reply"
+    phone: str | None = None  # the person's number, for an SMS fallback
+    last_inbound_at: datetime | None = None  # WhatsApp's 24-hour window starts here
 
 
 class Sender(Protocol):

@@ -91,6 +91,9 @@ class _Run:
         elif inp.kind == "too_long":
             self.say(texts.too_long(inp.length, inp.limit))
             self.ask_again()
+        elif inp.kind == "edited":
+            self.say(texts.edited())
+            self.ask_again(full=False)
         elif inp.kind == "empty":
             self.ask_again()
         else:

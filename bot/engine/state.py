@@ -95,7 +95,7 @@ class Profile:
         return replace(self, **{name: value}) if name in self.__dataclass_fields__ else self
 
 
-InputKind = Literal["text", "media", "empty", "too_long"]
+InputKind = Literal["text", "media", "empty", "too_long", "edited"]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,12 @@ def media_received() -> Msg:
     return msg("Thank you! I can only read text, not photos, voice or files. Please reply in text.")
 
 
+def edited() -> Msg:
+    return msg(
+        "I cannot see changes to a message already sent. Please send it again as a new message."
+    )
+
+
 def help_text() -> Msg:
     # Translators: MENU, LANGUAGE and STOP are keywords; write the word people should send in
     # your language (it must be one of the keywords in flows/keywords.yaml).

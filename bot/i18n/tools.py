@@ -172,3 +172,18 @@ def _write(catalog: Catalog, path: Path, plural_forms: str | None = None) -> Non
     if plural_forms:
         text = re.sub(r'"Plural-Forms: [^"]*\\n"', f'"Plural-Forms: {plural_forms}\\\\n"', text)
     path.write_text(text, encoding="utf-8")
+
+
+def set_translations(language: str, translations: dict[str, str], root: Path = ROOT) -> int:
+    """Fill in translations by msgid (for scripted edits); returns how many were set."""
+    catalog = read_catalog(language, root / "locales")
+    done = 0
+    for msgid, text in translations.items():
+        message = catalog.get(msgid)
+        if message is None:
+            raise KeyError(f"{language}: no entry {msgid!r}; run `bot i18n update` first")
+        message.string = text
+        message.flags.discard("fuzzy")
+        done += 1
+    _write(catalog, po_path(language, root / "locales"), plural_forms=PLURAL_FORMS[language])
+    return done

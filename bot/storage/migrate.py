@@ -27,5 +27,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def revision(url: str, message: str) -> None:
-    """Autogenerate a new migration from the models (for developers)."""
-    command.revision(alembic_config(url), message=message, autogenerate=True)
+    """Autogenerate a new migration from the models (for developers), numbered in order."""
+    existing = sorted((MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    number = int(existing[-1].name[:4]) + 1 if existing else 1
+    command.revision(
+        alembic_config(url), message=message, autogenerate=True, rev_id=f"{number:04d}"
+    )

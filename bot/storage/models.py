@@ -113,11 +113,14 @@ class OutboundMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # buttons, part
     in_reply_to: int | None = Field(default=None, foreign_key="inbound_message.id")
     dedupe_key: str | None = Field(default=None, unique=True, max_length=128)
-    status: str = Field(default="queued", max_length=16)  # queued sending sent delivered failed
+    # queued -> sending -> sent -> delivered -> read; or failed, skipped, held
+    status: str = Field(default="queued", max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _when(default_factory=utcnow)
     claimed_until: datetime | None = _when(default=None)
     provider_id: str | None = Field(default=None, index=True, max_length=64)
+    provider_status: str | None = Field(default=None, max_length=32)  # e.g. Twilio's "undelivered"
+    error_code: str | None = Field(default=None, max_length=16)  # the provider's own code
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _when(default_factory=utcnow)
     sent_at: datetime | None = _when(default=None)

@@ -26,17 +26,23 @@ UNSOLICITED = ("reminder", "broadcast")
 
 
 def enqueue_reply(
-    db: Session, contact: Contact, reply: Reply, in_reply_to: int | None, now: datetime
+    db: Session,
+    contact: Contact,
+    reply: Reply,
+    in_reply_to: int | None,
+    now: datetime,
+    inline: bool = False,
 ) -> list[OutboundMessage]:
+    """One row per provider message. `inline` rows are answered in the webhook response."""
     assert contact.id is not None
     rows = []
     last = len(reply.parts) - 1
     for index, part in enumerate(reply.parts):
         payload: dict[str, object] = {"part": index, "parts": len(reply.parts)}
-        if index == last and reply.buttons:
-            payload["buttons"] = list(reply.buttons)
-        if index == last and reply.hide_keyboard:
-            payload["hide_keyboard"] = True
+        if index == last:
+            payload["buttons"] = list(reply.buttons)  # empty: take old buttons away
+        if inline:
+            payload["via"] = "inline"
         rows.append(
             OutboundMessage(
                 contact_id=contact.id,
@@ -46,12 +52,16 @@ def enqueue_reply(
                 text=part,
                 payload=payload,
                 in_reply_to=in_reply_to,
+                status="sent" if inline else "queued",
+                attempts=1 if inline else 0,
+                sent_at=now if inline else None,
                 next_attempt_at=now,
                 created_at=now,
                 updated_at=now,
             )
         )
     db.add_all(rows)
+    db.flush()
     return rows
 
 
@@ -125,6 +135,9 @@ def _claimed(message: OutboundMessage, contact: Contact, person: Person) -> Clai
         text=message.text,
         payload=dict(message.payload),
         language=person.language,
+        kind=message.kind,
+        phone=person.phone,
+        last_inbound_at=contact.last_inbound_at,
     )
     return Claimed(envelope, contact.id, person.id, message.kind, message.attempts, skip)
 
@@ -145,15 +158,27 @@ def record(
     if result.outcome == "sent":
         message.status, message.provider_id, message.sent_at = "sent", result.provider_id, now
         message.error = None
+    elif result.outcome == "retry" and _reroutes(message, result.payload_update):
+        # Same message, another route (a template, SMS): not a failed attempt, go again now.
+        message.payload = {**message.payload, **(result.payload_update or {})}
+        message.status, message.error, message.next_attempt_at = "queued", result.error, now
+        message.attempts = max(message.attempts - 1, 0)
     elif result.outcome == "retry" and claimed.attempts < max_attempts:
         wait = max(result.retry_after or 0.0, backoff(claimed.attempts))
         message.status, message.error = "queued", result.error
         message.next_attempt_at = now + timedelta(seconds=wait)
+    elif result.outcome == "held":
+        message.status, message.error = "held", result.error
     else:
         message.status, message.error = "failed", _reason(result, claimed.attempts)
         _mark_contact(db, claimed, result, now)
     db.add(message)
     return message.status, message.next_attempt_at if message.status == "queued" else None
+
+
+def _reroutes(message: OutboundMessage, update: dict[str, object] | None) -> bool:
+    """A new route to try; asking for the route already taken would loop, so it is a failure."""
+    return bool(update) and any(message.payload.get(k) != v for k, v in (update or {}).items())
 
 
 def skip(db: Session, claimed: Claimed, now: datetime) -> None:

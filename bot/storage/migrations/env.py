@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
-import bot.storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.storage.db import make_engine
+from bot.storage.models import UTCDateTime  # importing the models registers the tables
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -26,10 +29,20 @@ def run_migrations() -> None:
         engine.dispose()
 
 
+def render_item(kind: str, obj: Any, _context: Any) -> str | Literal[False]:
+    """Write plain SQLAlchemy types into migrations, so they never import our models."""
+    if kind == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.Text()"
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=render_item,
         # SQLite cannot ALTER most things: Alembic rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
