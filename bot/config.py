@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
     twilio_max_per_second: float = Field(default=10.0, gt=0)
+    twilio_timeout_seconds: float = Field(default=10.0, gt=0)
     # Approved WhatsApp templates by message kind and language, as JSON:
     # {"reminder": {"en": "HX...", "th": "HX..."}, "broadcast": {...}}
     twilio_templates: dict[str, dict[str, str]] = Field(default_factory=dict)

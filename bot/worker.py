@@ -17,7 +17,11 @@ from bot.storage.db import make_engine
 log = logging.getLogger(__name__)
 
 
-async def run_worker(settings: Settings, senders: Mapping[str, Sender] | None = None) -> None:
+async def run_worker(
+    settings: Settings,
+    senders: Mapping[str, Sender] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
     engine = make_engine(settings.database_url)
     channels = ChannelSet(settings)
     senders = channels.senders if senders is None else senders
@@ -29,10 +33,11 @@ async def run_worker(settings: Settings, senders: Mapping[str, Sender] | None = 
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
         max_attempts=settings.dispatch_max_attempts,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     log.info("worker started: dispatching for %s", ", ".join(sorted(senders)) or "no channel")
     try:
         await dispatcher.run(stop)

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.channels.base import Envelope, SendResult
 from bot.render import Reply
+from bot.sms import segments
 from bot.storage.models import Contact, OutboundMessage, Person
 
 REPLY_PRIORITY = 0
@@ -43,6 +44,8 @@ def enqueue_reply(
             payload["buttons"] = list(reply.buttons)  # empty: take old buttons away
         if inline:
             payload["via"] = "inline"
+        if contact.channel == "sms":
+            payload["segments"] = segments(part).count  # what this part costs
         rows.append(
             OutboundMessage(
                 contact_id=contact.id,

@@ -11,7 +11,6 @@ from twilio.rest import Client
 
 from bot.config import Settings
 
-REQUEST_TIMEOUT_SECONDS = 10.0
 _quiet = logging.getLogger("bot.twilio.http")  # Twilio's own client logs numbers and bodies
 _quiet.setLevel(logging.WARNING)
 
@@ -60,7 +59,9 @@ class TwilioClient:
         if self._client is None:
             assert self.settings.twilio_auth_token is not None
             # aiohttp needs a running loop, so this happens on first use, not at import.
-            self._http = _AsyncHttpClient(timeout=REQUEST_TIMEOUT_SECONDS, logger=_quiet)
+            self._http = _AsyncHttpClient(
+                timeout=self.settings.twilio_timeout_seconds, logger=_quiet
+            )
             self._client = Client(
                 self.settings.twilio_account_sid,
                 self.settings.twilio_auth_token.get_secret_value(),
