@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlmodel import Session
 
 from bot.config import get_settings
 
@@ -19,11 +21,17 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 i18n_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
 telegram_app = typer.Typer(help="Telegram: webhook, command menus, polling.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Outgoing messages.", no_args_is_help=True)
+schedule_app = typer.Typer(
+    help="The calls and the General Assembly (Secretariat).", no_args_is_help=True
+)
+resolutions_app = typer.Typer(help="The GA resolutions (Secretariat).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(i18n_app, name="i18n")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(resolutions_app, name="resolutions")
 
 CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
@@ -147,6 +155,116 @@ def outbox_report() -> None:
         Console().print(why)
 
 
+def _import(kind: str, path: Path) -> None:
+    from bot.content_import import InvalidFile, import_resolutions, import_schedule
+    from bot.storage.db import make_engine
+
+    importer = import_schedule if kind == "schedule" else import_resolutions
+    engine = make_engine(get_settings().database_url)
+    try:
+        with Session(engine) as db, db.begin():
+            outcome = importer(db, path)
+    except InvalidFile as error:
+        for problem in error.problems:
+            err.print(f"{path.name}: {problem}", markup=False)
+        err.print(f"{len(error.problems)} problem(s); nothing was imported")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    err.print(
+        f"{len(outcome.created)} added, {len(outcome.updated)} updated, "
+        f"{len(outcome.unchanged)} unchanged"
+    )
+
+
+@schedule_app.command("import")
+def schedule_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or CSV file.")],
+) -> None:
+    """Add or update events from a file (idempotent on each event's id)."""
+    _import("schedule", path)
+
+
+@schedule_app.command("list")
+def schedule_list(
+    country: Annotated[
+        str | None, typer.Option(help="Only this country's calls (e.g. TH).")
+    ] = None,
+) -> None:
+    """The events, soonest first, with their times in UTC."""
+    from sqlmodel import col, or_, select
+
+    from bot.storage.db import make_engine
+    from bot.storage.models import Event
+
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as db:
+        query = select(Event).order_by(col(Event.starts_at))
+        if country:
+            mine = or_(col(Event.country) == country.upper(), col(Event.country).is_(None))
+            query = query.where(mine)
+        events = db.exec(query).all()
+    engine.dispose()
+    table = Table("id", "kind", "country", "starts (UTC)", "minutes", "title")
+    for event in events:
+        table.add_row(
+            event.id,
+            event.kind,
+            event.country or "all",
+            event.starts_at.strftime("%Y-%m-%d %H:%M"),
+            str(event.duration_minutes),
+            event.title.get("en", ""),
+        )
+    Console().print(table)
+
+
+@schedule_app.command("remove")
+def schedule_remove(event_id: Annotated[str, typer.Argument(help="The event's id.")]) -> None:
+    """Remove an event (and people's reminder choices for it)."""
+    from sqlmodel import col, delete
+
+    from bot.storage.db import make_engine
+    from bot.storage.models import Event, ReminderChoice
+
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as db, db.begin():
+        event = db.get(Event, event_id)
+        if event is not None:
+            db.exec(delete(ReminderChoice).where(col(ReminderChoice.event_id) == event_id))
+            db.delete(event)
+    engine.dispose()
+    if event is None:
+        err.print(f"no event {event_id!r}")
+        raise typer.Exit(1)
+    err.print(f"removed {event_id}")
+
+
+@resolutions_app.command("import")
+def resolutions_import(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or CSV file.")],
+) -> None:
+    """Add or update resolutions from a file (idempotent on each resolution's id)."""
+    _import("resolutions", path)
+
+
+@resolutions_app.command("list")
+def resolutions_list() -> None:
+    """The resolutions, in order."""
+    from sqlmodel import col, select
+
+    from bot.storage.db import make_engine
+    from bot.storage.models import Resolution
+
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as db:
+        rows = db.exec(select(Resolution).order_by(col(Resolution.position))).all()
+    engine.dispose()
+    table = Table("number", "id", "title")
+    for row in rows:
+        table.add_row(str(row.position), row.id, row.title.get("en", ""))
+    Console().print(table)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
@@ -170,14 +288,16 @@ def db_revision(message: Annotated[str, typer.Argument(help="What the migration 
 
 @demo_app.command("load")
 def demo_load() -> None:
-    """Add the demo smallholders (idempotent)."""
-    from bot.demo import load
+    """Add the demo smallholders, schedule and resolutions (idempotent)."""
+    from bot.demo import SAMPLES, load
     from bot.storage.db import make_engine
 
     engine = make_engine(get_settings().database_url)
     added = load(engine)
     engine.dispose()
     err.print(f"demo data: {added} people added")
+    _import("schedule", SAMPLES / "schedule.yaml")
+    _import("resolutions", SAMPLES / "resolutions.yaml")
 
 
 @i18n_app.command("update")
@@ -187,6 +307,37 @@ def i18n_update() -> None:
 
     for path in update():
         err.print(f"updated {path}")
+
+
+@i18n_app.command("reach")
+def i18n_reach(
+    language: Annotated[str | None, typer.Option(help="One language (default: all).")] = None,
+    show: Annotated[bool, typer.Option(help="Print every message with its segments.")] = False,
+) -> None:
+    """SMS segments of the content flows per language: each message, and the whole tutorial."""
+    from bot.i18n.catalogs import LANGUAGES
+    from bot.reach import MAX_SEGMENTS_PER_MESSAGE, TUTORIAL_BUDGET, every_message, reach
+
+    _logging("WARNING")
+    failed = False
+    for lang in [language] if language else list(LANGUAGES):
+        result = reach(lang)
+        ok = result.tutorial_segments <= TUTORIAL_BUDGET and not result.over_budget
+        failed |= not ok
+        err.print(
+            f"{lang}: tutorial {result.tutorial_segments}/{TUTORIAL_BUDGET} segments, longest "
+            f"message {result.longest.segments}/{MAX_SEGMENTS_PER_MESSAGE}"
+            + ("" if ok else "  << over budget")
+        )
+        for message in result.over_budget:
+            err.print(f"   {message.segments} segments: {message.text!r}", markup=False)
+        if show:
+            for message in every_message(lang):
+                err.print(
+                    f"   [{message.segments} {message.encoding}] {message.text!r}", markup=False
+                )
+    if failed:
+        raise typer.Exit(1)
 
 
 @i18n_app.command("check")

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # The HTTPS address the providers call us at (webhooks are signed against this URL).
     public_base_url: str | None = None
+    # Signs links to files we serve; defaults to the Twilio auth token when unset.
+    secret_key: SecretStr | None = None
 
     # Telegram: off unless a token is set.
     telegram_bot_token: SecretStr | None = None

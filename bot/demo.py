@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.phones import parse_phone
 from bot.storage.models import Contact, Person, utcnow
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 @dataclass(frozen=True)

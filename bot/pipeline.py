@@ -8,7 +8,7 @@ redelivered message (same channel and provider id) is recognised and answered no
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,13 +21,16 @@ from bot.engine import texts
 from bot.engine.events import SendText
 from bot.engine.keywords import fold
 from bot.engine.runner import Turn, resume
-from bot.engine.state import Context, Input, InputKind, State
+from bot.engine.state import Context, Input, InputKind, Item, State
 from bot.flowfiles import FlowSet
 from bot.phones import mask
 from bot.render import Reply, render
+from bot.storage.content import ContentCache
+from bot.storage.documents import documents_for
+from bot.storage.effects import apply_effects
 from bot.storage.models import Contact, Conversation, Person, utcnow
 from bot.storage.models import InboundMessage as InboundRow
-from bot.storage.outbox import enqueue_reply
+from bot.storage.outbox import enqueue_document, enqueue_reply
 from bot.storage.people import apply_fields, create_contact, find_contact, profile_of, reader_of
 from bot.text import Normalised, is_unicode_burmese, normalise
 
@@ -65,11 +68,13 @@ class Pipeline:
         flows: FlowSet,
         max_input_chars: int = 1600,
         clock: Callable[[], datetime] = utcnow,
+        content: ContentCache | None = None,
     ) -> None:
         self.engine = engine
         self.flows = flows
         self.max_input_chars = max_input_chars
         self.clock = clock
+        self.content = content or ContentCache(clock)
 
     def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
         """Store the message and its answer. With `inline`, a short answer (at most
@@ -120,11 +125,15 @@ class Pipeline:
         _remember_script(person, normalised)
         conversation = _conversation(db, person.id)
         inp = _input(inbound, normalised, conversation, self.max_input_chars)
-        turn = self._turn(conversation, person, inp, now)
+        data = self.content.collections(db, person, now)
+        turn = self._turn(conversation, person, inp, now, inbound.channel, data)
         apply_fields(person, turn.events, now)
+        apply_effects(db, person, turn.events, now)
         reply = render(turn.events, reader_of(person), capabilities(inbound.channel))
         inline = inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
         rows = enqueue_reply(db, contact, reply, inbound_row.id, now, inline) if reply else []
+        for document in documents_for(db, person, turn.events):
+            rows.append(enqueue_document(db, contact, document, inbound_row.id, now))
         _save(conversation, turn, reply, now)
         db.add_all([contact, person, conversation])
         db.flush()
@@ -137,13 +146,22 @@ class Pipeline:
             inline=inline,
         )
 
-    def _turn(self, conversation: Conversation, person: Person, inp: Input, now: datetime) -> Turn:
+    def _turn(
+        self,
+        conversation: Conversation,
+        person: Person,
+        inp: Input,
+        now: datetime,
+        channel: str,
+        data: Mapping[str, Sequence[Item]],
+    ) -> Turn:
         context = Context(
             profile=profile_of(person),
             now=now,
-            channel="",
+            channel=channel,
             flows=self.flows.flows,
             keywords=self.flows.keywords,
+            data=data,
         )
         state = State.from_json(conversation.state)
         try:

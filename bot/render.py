@@ -62,7 +62,14 @@ def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Re
     return Reply(split(text, channel.max_length), buttons, labels)
 
 
+# Up to this many short labels fit on one line ("1=Next  2=Again"), which needs no hint.
+COMPACT_OPTIONS = 3
+COMPACT_LABEL_LENGTH = 12
+
+
 def _numbered(labels: tuple[str, ...], reader: Reader, hint: bool) -> str:
+    if len(labels) <= COMPACT_OPTIONS and all(len(x) <= COMPACT_LABEL_LENGTH for x in labels):
+        return "  ".join(f"{reader.number(i)}={label}" for i, label in enumerate(labels, 1))
     lines = [f"{reader.number(i)}. {label}" for i, label in enumerate(labels, 1)]
     if hint:
         count = len(labels)

@@ -21,7 +21,9 @@ from bot.dispatcher import Dispatcher
 from bot.flowfiles import flow_set
 from bot.inbox import Inbox
 from bot.logs import configure_logging
+from bot.media import media_routes
 from bot.pipeline import Pipeline
+from bot.signing import signing_key
 from bot.storage.db import make_engine
 from bot.storage.models import utcnow
 
@@ -63,7 +65,11 @@ def create_app(
         await channels.close()
         engine.dispose()
 
-    routes = [Route("/healthz", healthz), *channels.routes(inbox, engine)]
+    routes = [
+        Route("/healthz", healthz),
+        *channels.routes(inbox, engine),
+        *media_routes(engine, signing_key(settings)),
+    ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine, app.state.channels, app.state.inbox = engine, channels, inbox
     return app

@@ -50,7 +50,40 @@ class FlowEnded:
     completed: bool  # False when the user left it (MENU, STOP...) before its end
 
 
-Event = SendText | AskChoice | AskText | SetField | FlowStarted | FlowEnded
+@dataclass(frozen=True)
+class SetReminder:
+    """Reminders: for one event (on or off), for all events, or none."""
+
+    scope: str  # event, event_off, all, none
+    item: str | None = None
+
+
+@dataclass(frozen=True)
+class SendDocument:
+    """A file to send with the answer where the channel can carry one (a calendar entry)."""
+
+    kind: str  # ics
+    item: str
+
+
+@dataclass(frozen=True)
+class RequestHelp:
+    """Something a person asked a human for (a practice call with their Country Champion)."""
+
+    kind: str
+
+
+Event = (
+    SendText
+    | AskChoice
+    | AskText
+    | SetField
+    | FlowStarted
+    | FlowEnded
+    | SetReminder
+    | SendDocument
+    | RequestHelp
+)
 
 VISIBLE = (SendText, AskChoice, AskText)
 

@@ -6,6 +6,7 @@ only per kind (see `runner.py`), never per flow.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,8 +53,8 @@ class OptionSpec:
 @dataclass(frozen=True)
 class Step:
     id: str
-    kind: str  # say, choice, text, set, branch, goto, end
-    text: TextSpec | None = None  # say text, choice prompt, text prompt
+    kind: str  # one of KINDS
+    text: TextSpec | None = None  # say text, choice/pick prompt, text prompt
     options: tuple[OptionSpec, ...] = ()
     next: str | None = None
     save_as: str | None = None
@@ -61,6 +62,12 @@ class Step:
     set: Mapping[str, Any] = field(default_factory=dict)
     cases: tuple[tuple[Condition, str], ...] = ()
     flow: str | None = None  # goto target
+    collection: str | None = None  # pick: which data items to list
+    label: TextSpec | None = None  # pick: how one item is labelled
+    limit: int = 0  # pick: at most this many items
+    empty: str | None = None  # pick: where to go when there is nothing to list
+    value: str | None = None  # remind scope, document kind, request kind
+    item: str | None = None  # remind/document: the answer holding the chosen item
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,39 @@ class Flow:
         return self.order[index] if index < len(self.order) else None
 
 
-KINDS = ("say", "choice", "text", "set", "branch", "goto", "end")
-PARAM_SOURCES = {"country", "now", "now_in", "language", "answer"}
+KINDS = (
+    "say",
+    "choice",
+    "text",
+    "set",
+    "branch",
+    "goto",
+    "end",
+    "pick",
+    "remind",
+    "document",
+    "request",
+)
+PARAM_SOURCES = {"country", "now", "now_in", "language", "answer", "item", "chosen"}
+REMIND_SCOPES = {"event", "event_off", "all", "none"}
+DOCUMENT_KINDS = {"ics"}
+REQUEST_KINDS = {"practice_call"}
 SETTABLE = {"language", "country", "timezone", "consent", "onboarded"}
-STEP_KEYS = {*KINDS, "options", "next", "save_as", "max_length", "params", "note", "else"}
+STEP_KEYS = {
+    *KINDS,
+    "options",
+    "next",
+    "save_as",
+    "max_length",
+    "params",
+    "note",
+    "else",
+    "prompt",
+    "label",
+    "limit",
+    "empty",
+    "item",
+}
 OPTION_KEYS = {
     "id",
     "label",
@@ -159,7 +195,43 @@ def _parse_step(step_id: str, raw: Any, where: str) -> Step:
         )
     if kind == "goto":
         return _with(step, flow=_str(raw["goto"], where))
+    if kind == "pick":
+        return _parse_pick(step, raw, params, where)
+    if kind in ("remind", "document", "request"):
+        return _parse_effect(step, kind, raw, where)
     return step
+
+
+def _parse_pick(
+    step: Step, raw: Mapping[str, Any], params: Mapping[str, ParamSpec], where: str
+) -> Step:
+    limit = raw.get("limit", 9)
+    if not isinstance(limit, int) or not 1 <= limit <= 9:
+        raise FlowError(f"{where}: limit must be 1 to 9 (one digit to answer)")
+    if "prompt" not in raw or "label" not in raw or "save_as" not in raw:
+        raise FlowError(f"{where}: a pick needs prompt, label and save_as")
+    return _with(
+        step,
+        collection=_str(raw["pick"], where),
+        text=_text(raw["prompt"], params, where),
+        label=_text(raw["label"], params, where),
+        limit=limit,
+        save_as=_str(raw["save_as"], where),
+        empty=_opt_str(raw.get("empty"), where),
+        options=tuple(_parse_option(o, where) for o in raw.get("options") or ()),
+    )
+
+
+def _parse_effect(step: Step, kind: str, raw: Mapping[str, Any], where: str) -> Step:
+    allowed = {"remind": REMIND_SCOPES, "document": DOCUMENT_KINDS, "request": REQUEST_KINDS}[kind]
+    value = _str(raw[kind], where)
+    if value not in allowed:
+        raise FlowError(f"{where}: {kind} must be one of {sorted(allowed)}")
+    item = _opt_str(raw.get("item"), where)
+    needs_item = kind == "document" or value in ("event", "event_off")
+    if needs_item and item is None:
+        raise FlowError(f"{where}: {kind} {value} needs `item`, the answer holding the event")
+    return _with(step, value=value, item=item)
 
 
 def _parse_option(raw: Any, where: str) -> OptionSpec:
@@ -197,7 +269,13 @@ def _parse_option(raw: Any, where: str) -> OptionSpec:
 def _text(raw: Any, params: Mapping[str, ParamSpec], where: str) -> TextSpec:
     if isinstance(raw, Mapping) and set(raw) == {"literal"}:
         return TextSpec(literal=_str(raw["literal"], where))
-    return TextSpec(msgid=_str(raw, where), params=params)
+    msgid = _str(raw, where)
+    # A step's params serve all its texts (a pick's prompt and its label): keep those used.
+    used = {name: spec for name, spec in params.items() if f"%({name})s" in msgid}
+    missing = set(re.findall(r"%\((\w+)\)s", msgid)) - set(used)
+    if missing:
+        raise FlowError(f"{where}: no params for {sorted(missing)} in {msgid!r}")
+    return TextSpec(msgid=msgid, params=used)
 
 
 def _params(raw: Any, where: str) -> dict[str, ParamSpec]:
@@ -228,7 +306,12 @@ def _cases(raw: Any, where: str) -> tuple[tuple[Condition, str], ...]:
 
 def _check_targets(flow: Flow) -> None:
     for step in flow.steps.values():
-        targets = [step.next, *(o.next for o in step.options), *(n for _, n in step.cases)]
+        targets = [
+            step.next,
+            step.empty,
+            *(o.next for o in step.options),
+            *(n for _, n in step.cases),
+        ]
         for target in targets:
             if target is not None and target not in flow.steps:
                 raise FlowError(f"flow {flow.id}, step {step.id}: unknown next step {target!r}")

@@ -17,14 +17,20 @@ from bot.engine.events import (
     FlowEnded,
     FlowStarted,
     Option,
+    RequestHelp,
+    SendDocument,
     SendText,
     SetField,
+    SetReminder,
     is_visible,
 )
 from bot.engine.flow import Condition, Flow, OptionSpec, Step, TextSpec
 from bot.engine.keywords import Keyword
-from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, Text
-from bot.engine.state import Bookmark, Context, Input, State, Waiting
+from bot.engine.messages import Text
+from bot.engine.params import Scope, chosen, resolve
+from bot.engine.state import Bookmark, Context, Input, Item, State, Waiting
+
+ITEM_PREFIX = "item:"  # option ids of listed items, apart from a pick's own options
 
 MENU_FLOW = "menu"
 ONBOARDING_FLOW = "onboarding"
@@ -151,11 +157,15 @@ class _Run:
             self.say(texts.not_understood(len(waiting.options)))
             self.ask_again(full=False)
             return
-        option = _option(step, waiting.options[number - 1])
+        option_id = waiting.options[number - 1]
+        if option_id.startswith(ITEM_PREFIX) and step.kind == "pick":
+            self._picked(flow, step, option_id.removeprefix(ITEM_PREFIX))
+            return
+        option = _option(step, option_id)
         if option is None:  # the flow changed under a stored question
             self._restart_step(flow)
             return
-        if step.save_as:
+        if step.save_as and step.kind == "choice":
             self.remember(step.save_as, option.id)
         for name, value in option.set.items():
             self.set_field(name, value)
@@ -166,6 +176,11 @@ class _Run:
             self.enter(option.flow)
         else:
             self.run(flow, option.next or step.next or flow.after(step.id))
+
+    def _picked(self, flow: Flow, step: Step, item_id: str) -> None:
+        assert step.save_as is not None and step.collection is not None
+        self.remember(step.save_as, {"collection": step.collection, "id": item_id})
+        self.run(flow, step.next or flow.after(step.id))
 
     def _answer_text(self, flow: Flow, step: Step, inp: Input) -> None:
         if len(inp.text) > step.max_length:
@@ -283,8 +298,27 @@ class _Run:
             self.finish(flow)
             self.enter(step.flow)
             return None
+        if step.kind == "pick":
+            items = self._items(step)
+            if not items:
+                return step.empty or following
+            self._ask_pick(step, items, self.visible_options(step), full=True)
+            return None
+        if step.kind in ("remind", "document", "request"):
+            self._effect(step)
+            return following
         self.finish(flow)  # end
         return None
+
+    def _effect(self, step: Step) -> None:
+        assert step.value is not None
+        picked = chosen(self.state.answers, step.item, self.ctx.data) if step.item else None
+        if step.kind == "request":
+            self.events.append(RequestHelp(step.value))
+        elif step.kind == "remind":
+            self.events.append(SetReminder(step.value, picked.id if picked else None))
+        elif picked is not None:  # a document about an item that still exists
+            self.events.append(SendDocument(step.value, picked.id))
 
     def ask_again(self, full: bool = True) -> None:
         flow, waiting = self.current_flow(), self.state.waiting
@@ -298,14 +332,39 @@ class _Run:
                 assert step.text is not None
                 self.events.append(AskText(self.text(step.text), step.max_length))
                 return
+            if step.kind == "pick":
+                self._ask_again_pick(step, waiting, full)
+                return
             options = [o for o in (_option(step, i) for i in waiting.options) if o is not None]
             self._ask_choice(step, options, full)
+
+    def _ask_again_pick(self, step: Step, waiting: Waiting, full: bool) -> None:
+        """The same numbers as before: items that vanished since are left out."""
+        by_id = {i.id: i for i in self.ctx.data.get(step.collection or "", ())}
+        items = [
+            by_id[i.removeprefix(ITEM_PREFIX)]
+            for i in waiting.options
+            if i.removeprefix(ITEM_PREFIX) in by_id
+        ]
+        extra = [o for o in (_option(step, i) for i in waiting.options) if o is not None]
+        self._ask_pick(step, items, extra, full)
 
     def _ask_choice(self, step: Step, options: list[OptionSpec], full: bool) -> None:
         prompt = self.text(step.text) if full and step.text is not None else None
         shown = tuple(Option(o.id, self.text(o.label)) for o in options)
         self.events.append(AskChoice(prompt, shown))
         self.state = replace(self.state, waiting=Waiting("choice", tuple(o.id for o in options)))
+
+    def _items(self, step: Step) -> list[Item]:
+        return list(self.ctx.data.get(step.collection or "", ()))[: step.limit]
+
+    def _ask_pick(self, step: Step, items: list[Item], extra: list[OptionSpec], full: bool) -> None:
+        assert step.label is not None
+        listed = [Option(f"{ITEM_PREFIX}{i.id}", self.text(step.label, item=i)) for i in items]
+        shown = (*listed, *(Option(o.id, self.text(o.label)) for o in extra))
+        prompt = self.text(step.text) if full and step.text is not None else None
+        self.events.append(AskChoice(prompt, tuple(shown)))
+        self.state = replace(self.state, waiting=Waiting("choice", tuple(o.id for o in shown)))
 
     def _ask_bookmark(self) -> None:
         options = (
@@ -344,32 +403,16 @@ class _Run:
 
     def holds(self, condition: Condition) -> bool:
         for name, expected in condition.fields.items():
-            actual = self.profile.get(name)
+            actual = self.ctx.channel if name == "channel" else self.profile.get(name)
             if isinstance(expected, list) and actual not in expected:
                 return False
             if not isinstance(expected, list) and actual != expected:
                 return False
         return True
 
-    def text(self, spec: TextSpec) -> Text:
-        if spec.literal is not None:
-            return Literal(spec.literal)
-        if spec.country is not None:
-            return CountryName(spec.country)
-        assert spec.msgid is not None
-        params = tuple(sorted((k, self._param(p.source, p.arg)) for k, p in spec.params.items()))
-        return Msg(spec.msgid, params)
-
-    def _param(self, source: str, arg: str | None) -> Param:
-        if source == "country":
-            return CountryName(self.profile.country)
-        if source == "now":
-            return LocalTime(self.ctx.now)
-        if source == "now_in":
-            return LocalTime(self.ctx.now, timezone=arg)
-        if source == "language":
-            return LanguageName(self.profile.language or "en")
-        return Literal(str(self.state.answers.get(arg or "", "")))  # answer
+    def text(self, spec: TextSpec, item: Item | None = None) -> Text:
+        scope = Scope(self.profile, self.ctx.now, self.state.answers, self.ctx.data, item)
+        return resolve(spec, scope)
 
 
 def _option(step: Step, option_id: str) -> OptionSpec | None:

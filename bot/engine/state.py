@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -111,11 +111,21 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Item:
+    """One thing a flow can list and show (an event, a resolution), loaded by the caller.
+
+    Field values: text, a {language: text} mapping, a datetime, a number, or a list of text.
+    """
+
+    id: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Context:
     profile: Profile
     now: datetime
     channel: str
     flows: Mapping[str, Flow]
     keywords: KeywordTable
-    # (language, msgid) -> the label the user saw, so a tapped button matches its option.
-    translate: Callable[[str | None, str], str] = lambda _lang, msgid: msgid
+    data: Mapping[str, Sequence[Item]] = field(default_factory=dict)

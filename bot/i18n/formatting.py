@@ -16,6 +16,7 @@ from bot.i18n.catalogs import SOURCE_LANGUAGE, translations
 MYANMAR_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
 BUDDHIST_ERA_OFFSET = 543
 DATE_SKELETON = "yMMMMEEEEd"
+SHORT_DATE_SKELETON = "MMMEd"  # "Thu, Jul 29": a list of upcoming calls needs no year
 
 
 @cache
@@ -79,7 +80,8 @@ class Reader:
             time = f"{time} UTC"  # an unknown zone must not pass for local time
         if style == "time":
             return self._finish(time)
-        date = self._date(at.astimezone(tz or UTC))
+        local = at.astimezone(tz or UTC)
+        date = self._date(local, SHORT_DATE_SKELETON if style == "short" else DATE_SKELETON)
         if style == "date":
             return self._finish(date)
         combined = self.locale.datetime_formats["medium"]
@@ -88,9 +90,9 @@ class Reader:
     def _finish(self, text: str) -> str:
         return self.digits(text.translate(_PLAIN_SPACES))
 
-    def _date(self, local: datetime) -> str:
+    def _date(self, local: datetime, skeleton: str) -> str:
         skeletons = self.locale.datetime_skeletons
-        best = match_skeleton(DATE_SKELETON, skeletons) or "yMMMd"
+        best = match_skeleton(skeleton, skeletons) or "yMMMd"
         pattern = skeletons[best].pattern
         if self.locale.language == "th":
             # Thai readers count years in the Buddhist era, which CLDR's Gregorian data lacks.

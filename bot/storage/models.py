@@ -51,6 +51,7 @@ class Person(SQLModel, table=True):
     zawgyi: bool = False  # writes Burmese in Zawgyi: our replies are converted for them
     role: str = Field(default="smallholder", max_length=20)
     role_country: str | None = Field(default=None, max_length=2)
+    reminders: str = Field(default="all", max_length=8)  # all, chosen (per event), none
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
 
@@ -125,3 +126,63 @@ class OutboundMessage(SQLModel, table=True):
     created_at: datetime = _when(default_factory=utcnow)
     sent_at: datetime | None = _when(default=None)
     updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """A call or the General Assembly, as the Secretariat imported it."""
+
+    id: str = Field(primary_key=True, max_length=64)  # the Secretariat's id: re-import updates
+    kind: str = Field(max_length=16)  # national, international, ga
+    country: str | None = Field(default=None, max_length=2, index=True)  # None: every country
+    starts_at: datetime = _when(index=True)
+    duration_minutes: int = 90
+    join_url: str | None = Field(default=None, max_length=500)
+    meeting_id: str | None = Field(default=None, max_length=64)
+    passcode: str | None = Field(default=None, max_length=64)
+    dial_in: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON)  # country -> numbers
+    title: dict[str, str] = Field(default_factory=dict, sa_type=JSON)  # language -> text
+    agenda: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = _when(default_factory=utcnow)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Resolution(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    position: int = 0
+    title: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    summary: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    detail: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class ReminderChoice(SQLModel, table=True):
+    """A person's yes or no to reminders for one event, over their general preference."""
+
+    __tablename__ = "reminder_choice"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    event_id: str = Field(primary_key=True, max_length=64)
+    wanted: bool = True
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class HelpRequest(SQLModel, table=True):
+    """Something a person asked a human for; a Country Champion follows it up."""
+
+    __tablename__ = "help_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    kind: str = Field(max_length=32)  # practice_call
+    created_at: datetime = _when(default_factory=utcnow)
+    handled_at: datetime | None = _when(default=None)
+    handled_by: int | None = Field(default=None, foreign_key="person.id")
+
+
+class Completion(SQLModel, table=True):
+    """Who finished which flow (onboarding, the tutorial...), first and last time."""
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    flow: str = Field(primary_key=True, max_length=64)
+    first_at: datetime = _when(default_factory=utcnow)
+    last_at: datetime = _when(default_factory=utcnow)

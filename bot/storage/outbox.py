@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from bot.channels.base import Envelope, SendResult
 from bot.render import Reply
 from bot.sms import segments
+from bot.storage.documents import Document
 from bot.storage.models import Contact, OutboundMessage, Person
 
 REPLY_PRIORITY = 0
@@ -66,6 +67,38 @@ def enqueue_reply(
     db.add_all(rows)
     db.flush()
     return rows
+
+
+def enqueue_document(
+    db: Session,
+    contact: Contact,
+    document: Document,
+    in_reply_to: int | None,
+    now: datetime,
+) -> OutboundMessage:
+    """A file after the answer it belongs to; stored whole, so sending needs no lookup."""
+    assert contact.id is not None
+    row = OutboundMessage(
+        contact_id=contact.id,
+        channel=contact.channel,
+        kind="reply",
+        priority=REPLY_PRIORITY,
+        text=document.caption,
+        payload={
+            "document": {
+                "filename": document.filename,
+                "mime": document.mime,
+                "content": document.content,
+            }
+        },
+        in_reply_to=in_reply_to,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    db.flush()
+    return row
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,18 @@ from typing import Any
 import yaml
 
 from bot.engine import Context, Input, Profile, State, resume, start
+from bot.engine.state import Item
 from bot.engine.events import (
     AskChoice,
     AskText,
     Event,
     FlowEnded,
     FlowStarted,
+    RequestHelp,
+    SendDocument,
     SendText,
     SetField,
+    SetReminder,
 )
 from bot.engine.flow import Flow, parse_flow
 from bot.engine.keywords import Keyword, KeywordTable
@@ -59,6 +63,12 @@ def describe(event: Event) -> str:
         return f"start: {event.flow}"
     if isinstance(event, FlowEnded):
         return f"end: {event.flow} ({'done' if event.completed else 'left'})"
+    if isinstance(event, SetReminder):
+        return f"remind: {event.scope} {event.item or ''}".rstrip()
+    if isinstance(event, SendDocument):
+        return f"document: {event.kind} {event.item}"
+    if isinstance(event, RequestHelp):
+        return f"request: {event.kind}"
     raise AssertionError(f"no description for {event!r}")
 
 
@@ -74,6 +84,8 @@ def text(value: Any) -> str:
     if isinstance(value, LanguageName):
         return f"language({value.code})"
     if isinstance(value, LocalTime):
+        if value.at != NOW:
+            return f"time({value.at:%Y-%m-%d %H:%M} {value.style})"
         return f"time({value.timezone or 'own'})"
     return str(value)
 
@@ -91,13 +103,29 @@ def make_input(raw: Any) -> Input:
     return Input(text=line, kind="text" if line else "empty", number=read_number(line))
 
 
+def items(raw: Mapping[str, Any] | None) -> dict[str, tuple[Item, ...]]:
+    return {
+        name: tuple(
+            Item(str(entry["id"]), {k: v for k, v in entry.items() if k != "id"})
+            for entry in entries
+        )
+        for name, entries in (raw or {}).items()
+    }
+
+
 def run_case(flows: Mapping[str, Flow], case: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Play the case; return, per turn, the events, the state and the profile afterwards."""
     profile = Profile(**(case.get("profile") or {}))
     state = State.from_json(case.get("state"))
+    data = items(case.get("data"))
+    channel = case.get("channel", "sms")
     results = []
     for turn_spec in case["turns"]:
-        context = Context(profile=profile, now=NOW, channel="sms", flows=flows, keywords=KEYWORDS)
+        if "data" in turn_spec:  # the data changed between two turns
+            data = items(turn_spec["data"])
+        context = Context(
+            profile=profile, now=NOW, channel=channel, flows=flows, keywords=KEYWORDS, data=data
+        )
         if "start" in turn_spec:
             turn = start(turn_spec["start"], context, state)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -46,11 +46,19 @@ class TelegramSender:
         try:
             bot = await self.handle.ready()
             await self.limiter.acquire(envelope.address)
-            message = await bot.send_message(
-                chat_id=int(envelope.address),
-                text=envelope.text,
-                reply_markup=keyboard(envelope.payload),
-            )
+            document = envelope.payload.get("document")
+            if document:
+                message = await bot.send_document(
+                    chat_id=int(envelope.address),
+                    document=InputFile(document["content"].encode(), filename=document["filename"]),
+                    caption=envelope.text or None,
+                )
+            else:
+                message = await bot.send_message(
+                    chat_id=int(envelope.address),
+                    text=envelope.text,
+                    reply_markup=keyboard(envelope.payload),
+                )
         except Exception as error:  # every Telegram answer becomes an outcome, never a crash
             return outcome_of(error)
         return SendResult("sent", provider_id=str(message.message_id))

@@ -15,10 +15,12 @@ from bot.channels.twilio.client import TwilioClient
 from bot.channels.twilio.errors import result_for
 from bot.channels.twilio.window import plan
 from bot.config import Settings
+from bot.signing import sign, signing_key
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 STATUS_PATH = "/twilio/status"
+MEDIA_PATH = "/media"
 
 
 class TwilioSender:
@@ -35,7 +37,12 @@ class TwilioSender:
         self.clock = clock
 
     async def send(self, envelope: Envelope) -> SendResult:
-        route = plan(envelope, self.settings, self.clock(), self._status_callback(envelope.id))
+        media = self._media_url(envelope)
+        if envelope.payload.get("document") and media is None:
+            return SendResult("failed", error="a file needs PUBLIC_BASE_URL and a signing key")
+        route = plan(
+            envelope, self.settings, self.clock(), self._status_callback(envelope.id), media
+        )
         if route.route == "hold":
             return SendResult("held", error=route.reason)
         await self.limiter.acquire()
@@ -48,6 +55,14 @@ class TwilioSender:
         if route.reason:
             log.info("message %s: %s", envelope.id, route.reason)
         return SendResult("sent", provider_id=message.sid)
+
+    def _media_url(self, envelope: Envelope) -> str | None:
+        """Twilio fetches attached files from us: a signed link to the stored document."""
+        key = signing_key(self.settings)
+        if not envelope.payload.get("document") or not self.settings.public_base_url or not key:
+            return None
+        path = f"{MEDIA_PATH}/{envelope.id}"
+        return f"{self.settings.public_url(path)}?sig={sign(key, str(envelope.id))}"
 
     def _status_callback(self, outbound_id: int) -> str | None:
         if not self.settings.public_base_url:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.channels.base import Envelope
 from bot.channels.twilio.inbound import channel_address
@@ -24,7 +25,7 @@ WINDOW_MARGIN = timedelta(minutes=10)
 @dataclass(frozen=True)
 class Plan:
     route: str  # text, template, sms_fallback, hold
-    params: dict[str, str] = field(default_factory=dict)  # for messages.create
+    params: dict[str, Any] = field(default_factory=dict)  # for messages.create
     reason: str | None = None
 
 
@@ -33,9 +34,15 @@ def in_window(last_inbound_at: datetime | None, now: datetime) -> bool:
 
 
 def plan(
-    envelope: Envelope, settings: Settings, now: datetime, status_callback: str | None
+    envelope: Envelope,
+    settings: Settings,
+    now: datetime,
+    status_callback: str | None,
+    media_url: str | None = None,
 ) -> Plan:
-    extra = {"status_callback": status_callback} if status_callback else {}
+    extra: dict[str, Any] = {"status_callback": status_callback} if status_callback else {}
+    if media_url:
+        extra["media_url"] = [media_url]
     if envelope.channel == "sms":
         return Plan(
             "text",
@@ -66,7 +73,7 @@ def plan(
     return Plan("hold", reason="outside the WhatsApp 24-hour window and no template or SMS to use")
 
 
-def _whatsapp(settings: Settings, envelope: Envelope, **params: str) -> dict[str, str]:
+def _whatsapp(settings: Settings, envelope: Envelope, **params: Any) -> dict[str, Any]:
     sender = settings.twilio_whatsapp_from or ""
     sender = sender if sender.startswith("whatsapp:") or not sender else f"whatsapp:{sender}"
     base = {"from_": sender} if sender else _service(settings)

@@ -1,0 +1,82 @@
+"""Resolve message parameters named in flow files (`$country`, `$item start time`...)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.engine.flow import ParamSpec, TextSpec
+from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, Text
+from bot.engine.state import Item, Profile
+
+TIME_STYLES = ("time", "date", "datetime", "short")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What parameters can read: the person, the moment, the answers, the listed data."""
+
+    profile: Profile
+    now: datetime
+    answers: Mapping[str, Any]
+    data: Mapping[str, Sequence[Item]]
+    item: Item | None = None  # the item being labelled in a pick
+
+
+def resolve(spec: TextSpec, scope: Scope) -> Text:
+    if spec.literal is not None:
+        return Literal(spec.literal)
+    if spec.country is not None:
+        return CountryName(spec.country)
+    assert spec.msgid is not None
+    params = tuple(sorted((name, _param(p, scope)) for name, p in spec.params.items()))
+    return Msg(spec.msgid, params)
+
+
+def _param(spec: ParamSpec, scope: Scope) -> Param:
+    source, arg = spec.source, spec.arg or ""
+    if source == "country":
+        return CountryName(scope.profile.country)
+    if source == "now":
+        return LocalTime(scope.now)
+    if source == "now_in":
+        return LocalTime(scope.now, timezone=arg)
+    if source == "language":
+        return LanguageName(scope.profile.language or "en")
+    if source == "item":
+        return item_field(scope.item, arg, scope.profile)
+    if source == "chosen":
+        key, _, rest = arg.partition(" ")
+        return item_field(chosen(scope.answers, key, scope.data), rest, scope.profile)
+    return Literal(str(scope.answers.get(arg, "")))  # answer
+
+
+def chosen(answers: Mapping[str, Any], key: str, data: Mapping[str, Sequence[Item]]) -> Item | None:
+    """The item a person picked earlier (stored as {"collection": ..., "id": ...})."""
+    picked = answers.get(key)
+    if not isinstance(picked, Mapping):
+        return None
+    items = data.get(str(picked.get("collection")), ())
+    return next((i for i in items if i.id == picked.get("id")), None)
+
+
+def item_field(item: Item | None, arg: str, profile: Profile) -> Param:
+    """`start time` -> the item's start as a local time; `title` -> in the reader's language."""
+    name, _, style = arg.partition(" ")
+    value = item.fields.get(name) if item is not None else None
+    if isinstance(value, datetime):
+        return LocalTime(value, style=style if style in TIME_STYLES else "datetime")
+    if isinstance(value, Mapping):
+        return Literal(_localized(value, profile.language))
+    if isinstance(value, list | tuple):
+        return Literal(", ".join(str(v) for v in value))
+    return Literal("" if value is None else str(value))
+
+
+def _localized(texts: Mapping[str, Any], language: str | None) -> str:
+    for key in (language, "en", *texts):
+        if key and texts.get(key):
+            return str(texts[key])
+    return ""

@@ -1,0 +1,104 @@
+"""Events and resolutions as the engine sees them: items, filtered for one person.
+
+The whole schedule is small (a few dozen rows) and read on most turns of the schedule flows,
+so it is cached per process and re-read after CONTENT_TTL: an import shows within a minute.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.engine.state import Item
+from bot.storage.models import Event, Person, Resolution, utcnow
+
+CONTENT_TTL = timedelta(seconds=60)
+
+
+class ContentCache:
+    def __init__(
+        self, clock: Callable[[], datetime] = utcnow, ttl: timedelta = CONTENT_TTL
+    ) -> None:
+        self.clock = clock
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._loaded_at: datetime | None = None
+        self._events: tuple[Event, ...] = ()
+        self._resolutions: tuple[Resolution, ...] = ()
+
+    def collections(
+        self, db: Session, person: Person, now: datetime
+    ) -> dict[str, tuple[Item, ...]]:
+        events, resolutions = self._current(db)
+        return {
+            "events": tuple(event_item(e, person) for e in upcoming(events, person.country, now)),
+            "resolutions": tuple(resolution_item(r) for r in resolutions),
+        }
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = None
+
+    def _current(self, db: Session) -> tuple[tuple[Event, ...], tuple[Resolution, ...]]:
+        with self._lock:
+            fresh = self._loaded_at is not None and self.clock() - self._loaded_at < self.ttl
+            if not fresh:
+                self._events = tuple(db.exec(select(Event).order_by(col(Event.starts_at))).all())
+                self._resolutions = tuple(
+                    db.exec(select(Resolution).order_by(col(Resolution.position))).all()
+                )
+                for row in (*self._events, *self._resolutions):
+                    db.expunge(row)  # plain values from now on, shared across threads
+                self._loaded_at = self.clock()
+            return self._events, self._resolutions
+
+
+def upcoming(events: Sequence[Event], country: str | None, now: datetime) -> list[Event]:
+    """This person's calls (their country's and everyone's) that have not ended, soonest first."""
+    return [
+        e
+        for e in events
+        if (e.country is None or e.country == country)
+        and e.starts_at + timedelta(minutes=e.duration_minutes) > now
+    ]
+
+
+def event_item(event: Event, person: Person) -> Item:
+    return Item(
+        event.id,
+        {
+            "title": event.title,
+            "agenda": event.agenda,
+            "start": event.starts_at,
+            "end": event.starts_at + timedelta(minutes=event.duration_minutes),
+            "duration": event.duration_minutes,
+            "link": event.join_url or "-",
+            "meeting_id": event.meeting_id or "-",
+            "passcode": event.passcode or "-",
+            "dial_in": dial_in_for(event, person.country) or ["-"],
+            "kind": event.kind,
+        },
+    )
+
+
+def dial_in_for(event: Event, country: str | None) -> list[str]:
+    """The numbers for the person's country; if there are none, every number there is."""
+    own = event.dial_in.get(country or "", [])
+    if own:
+        return list(own)
+    return [number for numbers in event.dial_in.values() for number in numbers]
+
+
+def resolution_item(resolution: Resolution) -> Item:
+    return Item(
+        resolution.id,
+        {
+            "number": resolution.position,
+            "title": resolution.title,
+            "summary": resolution.summary,
+            "detail": resolution.detail,
+        },
+    )

@@ -1,0 +1,64 @@
+"""What a turn changes besides the person's fields: reminders, help requests, completions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, col, delete, select
+
+from bot.engine.events import Event, FlowEnded, RequestHelp, SetReminder
+from bot.storage.models import Completion, HelpRequest, Person, ReminderChoice
+
+
+def apply_effects(db: Session, person: Person, events: Iterable[Event], now: datetime) -> None:
+    assert person.id is not None
+    for event in events:
+        if isinstance(event, SetReminder):
+            set_reminder(db, person, event.scope, event.item, now)
+        elif isinstance(event, RequestHelp):
+            request_help(db, person.id, event.kind, now)
+        elif isinstance(event, FlowEnded) and event.completed:
+            complete(db, person.id, event.flow, now)
+
+
+def set_reminder(
+    db: Session, person: Person, scope: str, event_id: str | None, now: datetime
+) -> None:
+    assert person.id is not None
+    if scope in ("all", "none"):
+        person.reminders, person.updated_at = scope, now
+        db.exec(delete(ReminderChoice).where(col(ReminderChoice.person_id) == person.id))
+        return
+    if event_id is None:
+        return
+    wanted = scope == "event"
+    choice = db.get(ReminderChoice, (person.id, event_id))
+    if choice is None:
+        choice = ReminderChoice(person_id=person.id, event_id=event_id)
+    choice.wanted, choice.updated_at = wanted, now
+    db.add(choice)
+    if wanted and person.reminders == "none":
+        person.reminders, person.updated_at = "chosen", now  # one event yes, the rest still no
+
+
+def request_help(db: Session, person_id: int, kind: str, now: datetime) -> None:
+    """One open request per kind: asking twice does not make the champion call twice."""
+    open_request = db.exec(
+        select(HelpRequest).where(
+            HelpRequest.person_id == person_id,
+            HelpRequest.kind == kind,
+            col(HelpRequest.handled_at).is_(None),
+        )
+    ).first()
+    if open_request is None:
+        db.add(HelpRequest(person_id=person_id, kind=kind, created_at=now))
+
+
+def complete(db: Session, person_id: int, flow: str, now: datetime) -> None:
+    done = db.get(Completion, (person_id, flow))
+    if done is None:
+        db.add(Completion(person_id=person_id, flow=flow, first_at=now, last_at=now))
+    else:
+        done.last_at = now
+        db.add(done)
