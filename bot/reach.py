@@ -142,10 +142,10 @@ def every_message(language: str) -> list[Sent]:
         t.choose("practice_no")
         t.send("menu")
         t.choose("schedule")
-        for step in ("all_reminders", "none", "all_reminders", "all"):
+        for step in ("all_reminders", "none", "other", "all_reminders", "all", "other"):
             t.choose(step)
         first = _first_item(t)
-        for step in (first, "agenda", "remind", "yes_this", first, "remind", "not_this"):
+        for step in (first, "agenda", "remind", "yes_this", "other", first, "remind", "not_this"):
             t.choose(step)
         t.send("menu")
         t.choose("assembly")

@@ -16,7 +16,7 @@ from bot.i18n.catalogs import SOURCE_LANGUAGE, translations
 MYANMAR_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
 BUDDHIST_ERA_OFFSET = 543
 DATE_SKELETON = "yMMMMEEEEd"
-SHORT_DATE_SKELETON = "MMMEd"  # "Thu, Jul 29": a list of upcoming calls needs no year
+SHORT_DATE_SKELETON = "MMMd"  # "Jul 29": a list of upcoming calls needs no year, no weekday
 
 
 @cache
