@@ -37,6 +37,18 @@ CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
 
 
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A table for people at a terminal; tab-separated lines for scripts and pipes."""
+    if not sys.stdout.isatty():
+        for row in [headers, *rows]:
+            print("\t".join(row))
+        return
+    table = Table(*headers)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
 def _logging(level: str | None = None) -> None:
     from bot.logs import configure_logging
     from bot.web import secrets_of
@@ -144,15 +156,10 @@ def outbox_report() -> None:
     engine = make_engine(get_settings().database_url)
     counts, reasons = build(engine)
     engine.dispose()
-    table = Table("status", "messages")
-    for status, count in counts:
-        table.add_row(status, str(count))
-    Console().print(table)
+    _print_table(["status", "messages"], [[status, str(count)] for status, count in counts])
     if reasons:
-        why = Table("status", "reason", "messages")
-        for status, reason, count in reasons:
-            why.add_row(status, reason or "-", str(count))
-        Console().print(why)
+        rows = [[status, reason or "-", str(count)] for status, reason, count in reasons]
+        _print_table(["status", "reason", "messages"], rows)
 
 
 def _import(kind: str, path: Path) -> None:
@@ -205,17 +212,18 @@ def schedule_list(
             query = query.where(mine)
         events = db.exec(query).all()
     engine.dispose()
-    table = Table("id", "kind", "country", "starts (UTC)", "minutes", "title")
-    for event in events:
-        table.add_row(
+    rows = [
+        [
             event.id,
             event.kind,
             event.country or "all",
             event.starts_at.strftime("%Y-%m-%d %H:%M"),
             str(event.duration_minutes),
             event.title.get("en", ""),
-        )
-    Console().print(table)
+        ]
+        for event in events
+    ]
+    _print_table(["id", "kind", "country", "starts (UTC)", "minutes", "title"], rows)
 
 
 @schedule_app.command("remove")
@@ -259,10 +267,8 @@ def resolutions_list() -> None:
     with Session(engine) as db:
         rows = db.exec(select(Resolution).order_by(col(Resolution.position))).all()
     engine.dispose()
-    table = Table("number", "id", "title")
-    for row in rows:
-        table.add_row(str(row.position), row.id, row.title.get("en", ""))
-    Console().print(table)
+    table_rows = [[str(row.position), row.id, row.title.get("en", "")] for row in rows]
+    _print_table(["number", "id", "title"], table_rows)
 
 
 @db_app.command("upgrade")

@@ -89,9 +89,15 @@ class Tour:
 
 
 @contextmanager
-def tour(language: str, channel: str = "sms") -> Iterator[Tour]:
-    """A consented, onboarded person of the language's country, at the menu's door."""
-    country, timezone, phone = HOME[language]
+def tour(
+    language: str,
+    channel: str = "sms",
+    country: str | None = None,
+    timezone: str | None = None,
+) -> Iterator[Tour]:
+    """A consented, onboarded person (of the language's country unless told), at the menu."""
+    home_country, home_zone, phone = HOME[language]
+    country, timezone = country or home_country, timezone or home_zone
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'tour.db'}")
         upgrade(engine)
@@ -144,7 +150,11 @@ def every_message(language: str) -> list[Sent]:
         t.choose("schedule")
         for step in ("all_reminders", "none", "other", "all_reminders", "all", "other"):
             t.choose(step)
-        first = _first_item(t)
+        for item in _items(t):  # every listed call's details: their length depends on the data
+            t.choose(item)
+            t.choose("link")
+            t.choose("other")
+        first = _items(t)[0]
         for step in (first, "agenda", "remind", "yes_this", "other", first, "remind", "not_this"):
             t.choose(step)
         t.send("menu")
@@ -153,9 +163,10 @@ def every_message(language: str) -> list[Sent]:
         for _ in range(4):
             t.choose("more")
         t.choose("resolutions")
-        t.choose(_first_item(t))
-        t.choose("detail")
-        t.choose("other")
+        for item in _items(t):
+            t.choose(item)
+            t.choose("detail")
+            t.choose("other")
         t.choose("menu")
         t.choose("assembly")
         t.choose("about")
@@ -164,11 +175,12 @@ def every_message(language: str) -> list[Sent]:
         return t.sent
 
 
-def _first_item(t: Tour) -> str:
+def _items(t: Tour) -> list[str]:
+    """The ids of the items listed in the question on screen."""
     with Session(t.pipeline.engine) as db:
         state = db.exec(select(Conversation.state)).one()
     options = state["waiting"]["options"]
-    return str(next(o for o in options if o.startswith("item:"))).removeprefix("item:")
+    return [str(o).removeprefix("item:") for o in options if str(o).startswith("item:")]
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Re
 
 
 # Up to this many short labels fit on one line ("1=Next  2=Again"), which needs no hint.
-COMPACT_OPTIONS = 3
+COMPACT_OPTIONS = 4
 COMPACT_LABEL_LENGTH = 12
 
 

@@ -55,3 +55,15 @@ def test_plural_headers_follow_cldr() -> None:
     assert PLURAL_FORMS["id"].startswith("nplurals=1")
     for language in LANGUAGES:
         assert read_catalog(language).num_plurals == int(PLURAL_FORMS[language][9])
+
+
+def test_every_text_a_flow_can_show_is_extracted(flows) -> None:  # type: ignore[no-untyped-def]
+    """Catches an extractor that skips a key: the text would show in English everywhere."""
+    template = extract()
+    shown = set()
+    for flow in flows.flows.values():
+        for step in flow.steps.values():
+            specs = [step.text, step.label, *(o.label for o in step.options)]
+            shown |= {s.msgid for s in specs if s is not None and s.msgid is not None}
+    missing = sorted(m for m in shown if m not in template)
+    assert not missing, missing

@@ -75,3 +75,31 @@ def test_db_upgrade_then_demo_load_is_idempotent(tmp_path: Path) -> None:
 def test_i18n_check_passes(tmp_path: Path) -> None:
     result = _bot("i18n", "check", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_schedule_import_list_and_remove(tmp_path: Path) -> None:
+    from bot.demo import SAMPLES
+
+    assert _bot("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    imported = _bot("schedule", "import", str(SAMPLES / "schedule.yaml"), tmp_path=tmp_path)
+    assert imported.returncode == 0 and "25 added, 0 updated, 0 unchanged" in imported.stderr
+    again = _bot("schedule", "import", str(SAMPLES / "schedule.yaml"), tmp_path=tmp_path)
+    assert "0 added, 0 updated, 25 unchanged" in again.stderr
+    listed = _bot("schedule", "list", "--country", "TH", tmp_path=tmp_path)
+    assert listed.returncode == 0
+    assert "th-national-1" in listed.stdout and "vn-national-1" not in listed.stdout
+    assert "general-assembly-2027" in listed.stdout
+    assert _bot("schedule", "remove", "th-national-1", tmp_path=tmp_path).returncode == 0
+    gone = _bot("schedule", "remove", "th-national-1", tmp_path=tmp_path)
+    assert gone.returncode == 1 and "no event 'th-national-1'" in gone.stderr
+
+
+def test_a_bad_schedule_file_is_explained_line_by_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("events:\n  - id: x\n    kind: party\n    starts: soon\n    title: {en: X}\n")
+    assert _bot("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    result = _bot("schedule", "import", str(bad), tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert "bad.yaml: line 2: kind: one of national, international, ga" in result.stderr
+    assert "bad.yaml: line 2: starts: a date and time with its time zone" in result.stderr
+    assert "nothing was imported" in result.stderr

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.channels.console import ConsolePhone, ConsoleSender
+from bot.content_import import import_resolutions, import_schedule
+from bot.demo import SAMPLES
 from bot.dispatcher import Dispatcher
 from bot.flowfiles import FlowSet
 from bot.pipeline import Pipeline
@@ -39,6 +42,32 @@ SCRIPTS: dict[str, tuple[str, str, list[str]]] = {
 }
 
 
+THAI_DIGITS = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+MYANMAR_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
+# Through every content flow with digits only: the course (one lesson twice, one wrong answer),
+# the schedule (details, link, reminders), the GA, the election and a resolution.
+COURSE = "1 1 2 1 1 1 1 1 2 1 2"  # lesson 2 twice, one wrong answer, no practice call
+SCHEDULE = "2 1 1 2 4 1 1 2 3 1"  # a call's details and link, all reminders, one call's
+ASSEMBLY = "2 3 1 1 1 1 1 2 1 1 2"  # the election to its end, then a resolution in detail
+CONTENT_TOUR = [*COURSE.split(" "), "0", *SCHEDULE.split(" "), *ASSEMBLY.split(" ")]
+CONTENT = {
+    "en": ("+233241234567", "Hello", ["1", "1"], None),
+    "pt_BR": ("+5568999123456", "Oi", ["1", "3"], None),
+    "fr": ("+2250701234567", "Bonjour", ["1", "1"], None),
+    "id": ("+6281234567890", "Halo", ["1", "1"], None),
+    "my": ("+959421234569", "မင်္ဂလာပါ", ["1", "1"], MYANMAR_DIGITS),
+    "th": ("+66812345670", "สวัสดี", ["1", "1"], THAI_DIGITS),
+    "vi": ("+84912345679", "Xin chào", ["1", "1"], None),
+}
+for _language, (_phone, _hello, _onboarding, _digits) in CONTENT.items():
+    _lines = [_hello, *_onboarding, *CONTENT_TOUR]
+    SCRIPTS[f"content-{_language}-sms"] = (
+        _phone,
+        "sms",
+        [line.translate(_digits) if _digits else line for line in _lines],
+    )
+
+
 def play(engine: Engine, flows: FlowSet, phone: str, channel: str, lines: list[str]) -> str:
     clock_now = [FIXED_NOW]
     out = io.StringIO()
@@ -60,6 +89,10 @@ def test_transcript(
     name: str, sqlite_engine: Engine, flows: FlowSet, request: pytest.FixtureRequest
 ) -> None:
     phone, channel, lines = SCRIPTS[name]
+    if name.startswith("content-"):
+        with Session(sqlite_engine) as db, db.begin():
+            import_schedule(db, SAMPLES / "schedule.yaml", FIXED_NOW)
+            import_resolutions(db, SAMPLES / "resolutions.yaml", FIXED_NOW)
     actual = play(sqlite_engine, flows, phone, channel, lines)
     path = TRANSCRIPTS / f"{name}.txt"
     if request.config.getoption("--update-transcripts"):
@@ -68,8 +101,9 @@ def test_transcript(
     assert actual == path.read_text(encoding="utf-8")
 
 
-def test_every_language_has_a_transcript() -> None:
+def test_every_language_has_transcripts_of_onboarding_and_content() -> None:
     from bot.i18n.catalogs import LANGUAGES
 
-    covered = {name.split("-")[0] for name in SCRIPTS}
+    covered = {name.split("-")[0] for name in SCRIPTS if not name.startswith("content-")}
     assert set(LANGUAGES) <= covered
+    assert {f"content-{language}-sms" for language in LANGUAGES} <= set(SCRIPTS)

@@ -11,7 +11,7 @@ from bot.engine.flow import ParamSpec, TextSpec
 from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, Text
 from bot.engine.state import Item, Profile
 
-TIME_STYLES = ("time", "date", "datetime", "short")
+TIME_STYLES = ("time", "date", "datetime", "short", "medium")
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from typing import IO, Any
 
 import yaml
 
-# Keys whose string value is an English msgid. `note` beside them is the translator comment.
-TRANSLATABLE = ("say", "choice", "text", "label")
+# Keys whose string value is an English msgid (`prompt`: a pick's question). `note` beside
+# them is the translator comment.
+TRANSLATABLE = ("say", "choice", "text", "label", "prompt")
 # How the Python code marks strings (see bot/engine/messages.py), for pybabel's -k options.
 KEYWORDS: dict[str, Any] = {"msg": None, "plural_msg": (1, 2), "gettext": None, "ngettext": (1, 2)}
 COMMENT_TAGS = ("Translators:",)

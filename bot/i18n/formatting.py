@@ -17,6 +17,8 @@ MYANMAR_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
 BUDDHIST_ERA_OFFSET = 543
 DATE_SKELETON = "yMMMMEEEEd"
 SHORT_DATE_SKELETON = "MMMd"  # "Jul 29": a list of upcoming calls needs no year, no weekday
+MEDIUM_DATE_SKELETON = "MMMEd"  # "Thu, Jul 29": one call's details, still without the year
+SKELETONS = {"short": SHORT_DATE_SKELETON, "medium": MEDIUM_DATE_SKELETON}
 
 
 @cache
@@ -81,7 +83,7 @@ class Reader:
         if style == "time":
             return self._finish(time)
         local = at.astimezone(tz or UTC)
-        date = self._date(local, SHORT_DATE_SKELETON if style == "short" else DATE_SKELETON)
+        date = self._date(local, SKELETONS.get(style, DATE_SKELETON))
         if style == "date":
             return self._finish(date)
         combined = self.locale.datetime_formats["medium"]

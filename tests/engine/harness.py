@@ -10,7 +10,6 @@ from typing import Any
 import yaml
 
 from bot.engine import Context, Input, Profile, State, resume, start
-from bot.engine.state import Item
 from bot.engine.events import (
     AskChoice,
     AskText,
@@ -26,6 +25,7 @@ from bot.engine.events import (
 from bot.engine.flow import Flow, parse_flow
 from bot.engine.keywords import Keyword, KeywordTable
 from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg
+from bot.engine.state import Item
 from bot.text import read_number
 
 CASES = Path(__file__).parent / "cases"
