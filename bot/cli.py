@@ -25,6 +25,7 @@ schedule_app = typer.Typer(
     help="The calls and the General Assembly (Secretariat).", no_args_is_help=True
 )
 resolutions_app = typer.Typer(help="The GA resolutions (Secretariat).", no_args_is_help=True)
+reminders_app = typer.Typer(help="Call reminders.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(i18n_app, name="i18n")
@@ -32,6 +33,7 @@ app.add_typer(telegram_app, name="telegram")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(resolutions_app, name="resolutions")
+app.add_typer(reminders_app, name="reminders")
 
 CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
@@ -269,6 +271,79 @@ def resolutions_list() -> None:
     engine.dispose()
     table_rows = [[str(row.position), row.id, row.title.get("en", "")] for row in rows]
     _print_table(["number", "id", "title"], table_rows)
+
+
+@reminders_app.command("list")
+def reminders_list(
+    event: Annotated[str | None, typer.Option(help="Only this event's reminders.")] = None,
+) -> None:
+    """Planned reminders, and how many people each would reach now."""
+    from bot.reminders.due import overview
+    from bot.storage.db import make_engine
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    rows = overview(engine, settings, event)
+    engine.dispose()
+    table = [
+        [
+            row.planned.event.id,
+            f"{row.planned.offset_minutes} min",
+            row.planned.nominal.strftime("%Y-%m-%d %H:%M"),
+            str(row.recipients),
+        ]
+        for row in rows
+    ]
+    _print_table(["event", "before", "due (UTC)", "recipients now"], table)
+
+
+@reminders_app.command("send-due")
+def reminders_send_due(
+    now: Annotated[
+        str | None, typer.Option(help="The moment to act at (ISO, with a time zone); default now.")
+    ] = None,
+) -> None:
+    """Queue every reminder due at NOW without waiting for the scheduler (safe to repeat)."""
+    from datetime import UTC, datetime
+
+    from bot.reminders.due import send_due
+    from bot.storage.db import make_engine
+
+    _logging("WARNING")
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise typer.BadParameter("give a time zone, e.g. 2027-08-05T11:00:00Z", param_hint="now")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    done = send_due(engine, settings, moment)
+    engine.dispose()
+    for due in done:
+        fired = due.fired
+        err.print(
+            f"{due.planned.job_id}: {fired.created} queued, {fired.already_there} already queued, "
+            f"{fired.too_late} too late"
+        )
+    if not done:
+        err.print("nothing due")
+
+
+@reminders_app.command("plan")
+def reminders_plan(
+    kind: Annotated[str, typer.Argument(help="national, international or ga")],
+    minutes: Annotated[list[int], typer.Argument(help="Minutes before the call, e.g. 1440 60.")],
+) -> None:
+    """Set when reminders go out for a kind of call (the worker applies it within a minute)."""
+    from bot.reminders.plans import set_offsets
+    from bot.storage.db import make_engine
+
+    if kind not in ("national", "international", "ga") or not all(0 < m <= 20160 for m in minutes):
+        raise typer.BadParameter("a kind (national, international, ga) and 1 to 20160 minutes")
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as db, db.begin():
+        set_offsets(db, kind, minutes)
+    engine.dispose()
+    planned = ", ".join(str(m) for m in sorted(set(minutes), reverse=True))
+    err.print(f"{kind}: reminders {planned} minutes before")
 
 
 @db_app.command("upgrade")

@@ -21,6 +21,14 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: int = Field(default=60, ge=5)
     dispatch_max_attempts: int = Field(default=4, ge=1)
     log_level: str = "INFO"
+
+    # Reminders: minutes before a call (until the Secretariat sets them per kind of call),
+    # hours when nobody is disturbed (the recipient's local time), and how late is still useful.
+    reminder_offsets_minutes: list[int] = Field(default_factory=lambda: [1440, 60])
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "07:00"
+    reminder_grace_minutes: int = Field(default=30, ge=0)
+    reminder_sync_seconds: int = Field(default=60, ge=5)
     # The HTTPS address the providers call us at (webhooks are signed against this URL).
     public_base_url: str | None = None
     # Signs links to files we serve; defaults to the Twilio auth token when unset.

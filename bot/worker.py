@@ -1,17 +1,22 @@
-"""The worker process: the outbox dispatcher (and, later, the one scheduler)."""
+"""The worker process: the outbox dispatcher and, on one worker only, the reminder scheduler."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Mapping
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
+
 from bot.channels.base import Sender
 from bot.channels.registry import ChannelSet
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
+from bot.reminders.leader import SchedulerLock
+from bot.reminders.scheduler import build_scheduler
 from bot.storage.db import make_engine
 
 log = logging.getLogger(__name__)
@@ -39,9 +44,33 @@ async def run_worker(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
     log.info("worker started: dispatching for %s", ", ".join(sorted(senders)) or "no channel")
+    leading = asyncio.create_task(lead_scheduler(engine, settings, stop))
     try:
         await dispatcher.run(stop)
     finally:
+        stop.set()
+        await leading
         await channels.close()
         engine.dispose()
         log.info("worker stopped")
+
+
+async def lead_scheduler(
+    engine: Engine, settings: Settings, stop: asyncio.Event, retry_seconds: float = 30.0
+) -> None:
+    """Run the reminder scheduler while holding the one lock; otherwise wait to take over."""
+    lock = SchedulerLock(engine)
+    while not stop.is_set() and not await asyncio.to_thread(lock.acquire):
+        log.warning("another worker runs the reminder scheduler; this one only dispatches")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=retry_seconds)
+    if stop.is_set():
+        return
+    scheduler = build_scheduler(engine, settings)
+    scheduler.start()
+    log.info("reminder scheduler started")
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        lock.release()

@@ -82,6 +82,8 @@ TEXTS_NAMING_KEYWORDS = [
     (texts.stopped(), (Keyword.START,)),
     (texts.stopped_help(), (Keyword.START,)),
     (texts.something_went_wrong(), (Keyword.MENU,)),
+    (texts.reminders_off(), (Keyword.REMIND_ON,)),
+    (texts.reminders_on(), (Keyword.REMIND_OFF,)),
 ]
 
 
@@ -92,6 +94,22 @@ def test_texts_name_keywords_the_bot_recognises(flows: FlowSet, language: str) -
         named = {flows.keywords.match(word) for word in _candidate_words(shown)}
         for keyword in keywords:
             assert keyword in named, f"{language}: {shown!r} does not name {keyword}"
+
+
+def test_reminders_say_how_to_stop_them_in_words_the_bot_recognises(flows: FlowSet) -> None:
+    from datetime import UTC, datetime
+
+    from bot.reminders.messages import reminder_message
+    from bot.storage.models import Event
+
+    event = Event(
+        id="ga", kind="ga", starts_at=datetime(2027, 9, 23, 12, tzinfo=UTC), title={"en": "GA"}
+    )
+    for language in LANGUAGES:
+        for channel in ("sms", "whatsapp"):
+            text = reminder_message(event, Reader(language=language), channel).text
+            named = {flows.keywords.match(word) for word in _candidate_words(text)}
+            assert Keyword.REMIND_OFF in named, f"{language}/{channel}: {text!r}"
 
 
 def test_flow_texts_name_recognised_keywords(flows: FlowSet) -> None:

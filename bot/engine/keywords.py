@@ -1,4 +1,4 @@
-"""Global keywords (MENU, HELP, LANGUAGE, STOP, START) recognised in every language."""
+"""Global keywords (MENU, HELP, LANGUAGE, STOP, START, REMIND OFF/ON), in every language."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ class Keyword(StrEnum):
     LANGUAGE = "language"
     STOP = "stop"
     START = "start"
+    REMIND_OFF = "remind_off"
+    REMIND_ON = "remind_on"
 
 
 # Trailing punctuation people add out of habit ("Stop!", "menu.") must not hide a keyword.

@@ -129,6 +129,13 @@ class _Run:
             self.set_field("opted_out", True)
             self.say(texts.stopped())
             return
+        if keyword in (Keyword.REMIND_OFF, Keyword.REMIND_ON):
+            on = keyword is Keyword.REMIND_ON
+            self.events.append(SetReminder("all" if on else "none"))
+            self.say(texts.reminders_on() if on else texts.reminders_off())
+            if self.state.waiting is not None:
+                self.ask_again(full=False)
+            return
         in_onboarding = self.state.flow == ONBOARDING_FLOW and self.state.waiting is not None
         if keyword is Keyword.MENU and not self.profile.consent and in_onboarding:
             self.ask_again()  # no menu before consent: keep the person where they are

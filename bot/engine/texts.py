@@ -70,3 +70,13 @@ def restart_option() -> Msg:
 
 def something_went_wrong() -> Msg:
     return msg("Sorry, something went wrong on our side. Please send MENU to go on.")
+
+
+def reminders_off() -> Msg:
+    # Translators: REMIND ON is a keyword: use the words listed for it in flows/keywords.yaml.
+    return msg("OK, no more call reminders. To get them again, send REMIND ON.")
+
+
+def reminders_on() -> Msg:
+    # Translators: REMIND OFF is a keyword: use the words listed for it in flows/keywords.yaml.
+    return msg("OK, I will remind you before every call. To stop, send REMIND OFF.")

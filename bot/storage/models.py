@@ -186,3 +186,13 @@ class Completion(SQLModel, table=True):
     flow: str = Field(primary_key=True, max_length=64)
     first_at: datetime = _when(default_factory=utcnow)
     last_at: datetime = _when(default_factory=utcnow)
+
+
+class ReminderPlan(SQLModel, table=True):
+    """How long before a kind of call the Secretariat wants reminders sent (minutes)."""
+
+    __tablename__ = "reminder_plan"
+
+    kind: str = Field(primary_key=True, max_length=16)  # national, international, ga
+    offsets: list[int] = Field(default_factory=list, sa_type=JSON)
+    updated_at: datetime = _when(default_factory=utcnow)

@@ -17,7 +17,7 @@ from bot.channels.base import Envelope, SendResult
 from bot.render import Reply
 from bot.sms import segments
 from bot.storage.documents import Document
-from bot.storage.models import Contact, OutboundMessage, Person
+from bot.storage.models import Contact, OutboundMessage, Person, ReminderChoice
 
 REPLY_PRIORITY = 0
 BULK_PRIORITY = 10
@@ -154,16 +154,54 @@ def claim(
         .where(col(table.id).in_([i for (i,) in claimed_ids]))
         .order_by(col(table.priority), col(table.id))
     ).all()
-    return [_claimed(message, contact, person) for message, contact, person in rows]
+    declined = _declined_reminders(db, [(m, p) for m, _, p in rows if m.kind == "reminder"])
+    return [
+        _claimed(message, contact, person, _skip_reason(message, contact, person, now, declined))
+        for message, contact, person in rows
+    ]
 
 
-def _claimed(message: OutboundMessage, contact: Contact, person: Person) -> Claimed:
-    assert message.id is not None and contact.id is not None and person.id is not None
-    skip = None
+def _declined_reminders(
+    db: Session, rows: list[tuple[OutboundMessage, Person]]
+) -> set[tuple[int, str]]:
+    """(person, event) pairs whose reminder was turned off after it was queued."""
+    if not rows:
+        return set()
+    people = {p.id for _, p in rows}
+    refused = db.exec(
+        select(ReminderChoice.person_id, ReminderChoice.event_id).where(
+            col(ReminderChoice.person_id).in_(people), col(ReminderChoice.wanted).is_(False)
+        )
+    ).all()
+    return {(person_id, event_id) for person_id, event_id in refused}
+
+
+def _skip_reason(
+    message: OutboundMessage,
+    contact: Contact,
+    person: Person,
+    now: datetime,
+    declined: set[tuple[int, str]],
+) -> str | None:
+    """Why a row must not go out any more, or None. Checked at send time: things change."""
     if contact.unreachable_at is not None:
-        skip = f"unreachable: {contact.unreachable_reason or 'unknown'}"
-    elif message.kind in UNSOLICITED and person.opted_out_at is not None:
-        skip = "opted out"
+        return f"unreachable: {contact.unreachable_reason or 'unknown'}"
+    if message.kind in UNSOLICITED and person.opted_out_at is not None:
+        return "opted out"
+    if message.kind != "reminder":
+        return None
+    expires = message.payload.get("expires_at")
+    if expires and now >= datetime.fromisoformat(expires):
+        return "the call has started"
+    if person.reminders == "none" or (person.id, message.payload.get("event_id")) in declined:
+        return "reminders turned off"
+    return None
+
+
+def _claimed(
+    message: OutboundMessage, contact: Contact, person: Person, skip: str | None
+) -> Claimed:
+    assert message.id is not None and contact.id is not None and person.id is not None
     envelope = Envelope(
         id=message.id,
         channel=message.channel,

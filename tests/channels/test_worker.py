@@ -39,3 +39,30 @@ async def test_the_worker_drains_the_outbox_until_told_to_stop(
         assert [r.form["Body"] for r in fake.created] == ["Your call is tomorrow"]
     with Session(sqlite_engine) as db:
         assert db.exec(select(OutboundMessage.status)).one() == "sent"
+
+
+async def test_two_workers_one_scheduler(tmp_path: Path, sqlite_engine: Engine) -> None:
+    """The first worker leads the reminder scheduler (its jobs are stored); the second waits."""
+    from bot.config import Settings
+    from bot.reminders.leader import SchedulerLock
+    from bot.worker import lead_scheduler
+
+    settings = Settings(
+        _env_file=None, database_url=str(sqlite_engine.url), reminder_sync_seconds=5
+    )  # type: ignore[call-arg]
+    stop = asyncio.Event()
+    first = asyncio.create_task(lead_scheduler(sqlite_engine, settings, stop, retry_seconds=0.1))
+    await asyncio.sleep(0.5)
+    assert not SchedulerLock(sqlite_engine).acquire()  # held by the first worker
+    second = asyncio.create_task(lead_scheduler(sqlite_engine, settings, stop, retry_seconds=0.1))
+    await asyncio.sleep(2.0)  # the sync job has run once
+    with sqlite_engine.connect() as connection:
+        import sqlalchemy as sa
+
+        jobs = connection.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars().all()
+    assert "reminders:sync" in jobs
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(first, second), timeout=5)
+    lock = SchedulerLock(sqlite_engine)
+    assert lock.acquire()  # released on stop
+    lock.release()

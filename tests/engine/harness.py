@@ -37,6 +37,8 @@ KEYWORDS = KeywordTable.build(
         Keyword.LANGUAGE: ["language"],
         Keyword.STOP: ["stop"],
         Keyword.START: ["start"],
+        Keyword.REMIND_OFF: ["remind off"],
+        Keyword.REMIND_ON: ["remind on"],
     }
 )
 

@@ -12,6 +12,7 @@ from sqlmodel.sql.sqltypes import AutoString
 from bot.storage.db import make_engine
 from bot.storage.models import UTCDateTime  # importing the models registers the tables
 
+SCHEDULER_TABLE = "apscheduler_jobs"
 config = context.config
 target_metadata = SQLModel.metadata
 
@@ -38,11 +39,17 @@ def render_item(kind: str, obj: Any, _context: Any) -> str | Literal[False]:
     return False
 
 
+def include_object(obj: Any, name: str | None, kind: str, reflected: bool, other: Any) -> bool:
+    """The reminder scheduler's job table belongs to APScheduler, which creates it itself."""
+    return not (kind == "table" and name == SCHEDULER_TABLE)
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_item=render_item,
+        include_object=include_object,
         # SQLite cannot ALTER most things: Alembic rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,

@@ -1,0 +1,1 @@
+"""Call reminders: one job per event and offset, one outbox row per person, exactly once."""
