@@ -26,6 +26,7 @@ schedule_app = typer.Typer(
 )
 resolutions_app = typer.Typer(help="The GA resolutions (Secretariat).", no_args_is_help=True)
 reminders_app = typer.Typer(help="Call reminders.", no_args_is_help=True)
+export_app = typer.Typer(help="Exports for the Secretariat.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(i18n_app, name="i18n")
@@ -34,6 +35,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(resolutions_app, name="resolutions")
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(export_app, name="export")
 
 CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
@@ -96,7 +98,12 @@ def chat(
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
         max_attempts=settings.dispatch_max_attempts,
     )
-    pipeline = Pipeline(engine, flow_set(), max_input_chars=settings.max_input_chars)
+    pipeline = Pipeline(
+        engine,
+        flow_set(),
+        max_input_chars=settings.max_input_chars,
+        statement_deadline=settings.statement_deadline,
+    )
     phone_app = ConsolePhone(pipeline, dispatcher, channel, info.e164)
     if pretty:
         err.print(
@@ -344,6 +351,48 @@ def reminders_plan(
     engine.dispose()
     planned = ", ".join(str(m) for m in sorted(set(minutes), reverse=True))
     err.print(f"{kind}: reminders {planned} minutes before")
+
+
+@export_app.command("statements")
+def export_statements(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or json.")] = "csv",
+    country: Annotated[str | None, typer.Option(help="Only this country (e.g. TH).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only versions sent from this date (YYYY-MM-DD, UTC).")
+    ] = None,
+    all_versions: Annotated[bool, typer.Option(help="Every version, not only the latest.")] = False,
+    with_contacts: Annotated[
+        bool, typer.Option(help="Full phone numbers (default: masked).")
+    ] = False,
+) -> None:
+    """Candidate statements: one row per candidate's latest version (or every version)."""
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress
+
+    from bot.export import FORMATS, Query, rows
+    from bot.storage.db import make_engine
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter("csv, xlsx or json", param_hint="--format")
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter("a date like 2027-08-01", param_hint="--since") from None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    query = Query(country, start, all_versions, with_contacts)
+    engine = make_engine(get_settings().database_url)
+    with Session(engine) as db:
+        records = rows(db, query)
+    engine.dispose()
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("exporting", total=len(records))
+        data = FORMATS[fmt](records, lambda: progress.advance(task))
+    output.write_bytes(data)
+    err.print(f"{len(records)} statements written to {output}")
 
 
 @db_app.command("upgrade")

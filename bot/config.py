@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -29,6 +30,8 @@ class Settings(BaseSettings):
     quiet_hours_end: str = "07:00"
     reminder_grace_minutes: int = Field(default=30, ge=0)
     reminder_sync_seconds: int = Field(default=60, ge=5)
+    # Candidate statements are accepted until this moment (ISO, with a time zone); unset: open.
+    statement_deadline: datetime | None = None
     # The HTTPS address the providers call us at (webhooks are signed against this URL).
     public_base_url: str | None = None
     # Signs links to files we serve; defaults to the Twilio auth token when unset.
@@ -53,6 +56,13 @@ class Settings(BaseSettings):
     # Approved WhatsApp templates by message kind and language, as JSON:
     # {"reminder": {"en": "HX...", "th": "HX..."}, "broadcast": {...}}
     twilio_templates: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("statement_deadline")
+    @classmethod
+    def _aware_deadline(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("STATEMENT_DEADLINE needs a time zone, e.g. 2027-09-10T23:59:00Z")
+        return value
 
     @field_validator("database_url")
     @classmethod

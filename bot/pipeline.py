@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,7 @@ from bot.storage.models import Contact, Conversation, Person, utcnow
 from bot.storage.models import InboundMessage as InboundRow
 from bot.storage.outbox import enqueue_document, enqueue_reply
 from bot.storage.people import apply_fields, create_contact, find_contact, profile_of, reader_of
+from bot.storage.statements import statement_facts
 from bot.text import Normalised, is_unicode_burmese, normalise
 
 log = logging.getLogger(__name__)
@@ -69,12 +71,14 @@ class Pipeline:
         max_input_chars: int = 1600,
         clock: Callable[[], datetime] = utcnow,
         content: ContentCache | None = None,
+        statement_deadline: datetime | None = None,
     ) -> None:
         self.engine = engine
         self.flows = flows
         self.max_input_chars = max_input_chars
         self.clock = clock
         self.content = content or ContentCache(clock)
+        self.statement_deadline = statement_deadline
 
     def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
         """Store the message and its answer. With `inline`, a short answer (at most
@@ -126,9 +130,10 @@ class Pipeline:
         conversation = _conversation(db, person.id)
         inp = _input(inbound, normalised, conversation, self.max_input_chars)
         data = self.content.collections(db, person, now)
-        turn = self._turn(conversation, person, inp, now, inbound.channel, data)
+        facts = statement_facts(db, person.id, now, self.statement_deadline)
+        turn = self._turn(conversation, person, inp, now, inbound.channel, data, facts)
         apply_fields(person, turn.events, now)
-        apply_effects(db, person, turn.events, now)
+        apply_effects(db, person, turn.events, now, inbound.channel, self.statement_deadline)
         reply = render(turn.events, reader_of(person), capabilities(inbound.channel))
         inline = inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
         rows = enqueue_reply(db, contact, reply, inbound_row.id, now, inline) if reply else []
@@ -154,6 +159,7 @@ class Pipeline:
         now: datetime,
         channel: str,
         data: Mapping[str, Sequence[Item]],
+        facts: Mapping[str, Any],
     ) -> Turn:
         context = Context(
             profile=profile_of(person),
@@ -162,6 +168,7 @@ class Pipeline:
             flows=self.flows.flows,
             keywords=self.flows.keywords,
             data=data,
+            facts=facts,
         )
         state = State.from_json(conversation.state)
         try:

@@ -43,7 +43,13 @@ def create_app(
         max_attempts=settings.dispatch_max_attempts,
         clock=clock,
     )
-    pipeline = Pipeline(engine, flow_set(), settings.max_input_chars, clock)
+    pipeline = Pipeline(
+        engine,
+        flow_set(),
+        settings.max_input_chars,
+        clock,
+        statement_deadline=settings.statement_deadline,
+    )
     inbox = Inbox(pipeline, dispatcher)
 
     def database_ok() -> bool:

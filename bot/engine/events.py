@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine.messages import Text
+from bot.engine.messages import Msg, Text
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,14 @@ class RequestHelp:
     kind: str
 
 
+@dataclass(frozen=True)
+class SubmitStatement:
+    """A confirmed candidate statement: the answers and the text assembled from them."""
+
+    answers: dict[str, object]
+    text: Msg
+
+
 Event = (
     SendText
     | AskChoice
@@ -83,6 +91,7 @@ Event = (
     | SetReminder
     | SendDocument
     | RequestHelp
+    | SubmitStatement
 )
 
 VISIBLE = (SendText, AskChoice, AskText)

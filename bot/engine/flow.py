@@ -47,6 +47,7 @@ class OptionSpec:
     flow: str | None = None  # jump to another flow; the option is hidden if it is not loaded
     keyword: str | None = None  # act as if the user sent this keyword (HELP from a menu)
     set: Mapping[str, Any] = field(default_factory=dict)
+    remember: Mapping[str, Any] = field(default_factory=dict)  # answers to note (flags)
     when: Condition | None = None  # shown only when the condition holds
 
 
@@ -66,8 +67,10 @@ class Step:
     label: TextSpec | None = None  # pick: how one item is labelled
     limit: int = 0  # pick: at most this many items
     empty: str | None = None  # pick: where to go when there is nothing to list
-    value: str | None = None  # remind scope, document kind, request kind
+    value: str | None = None  # remind scope, document/request/recall/submit kind
     item: str | None = None  # remind/document: the answer holding the chosen item
+    validate: str | None = None  # text: a named check of the answer (see validate.py)
+    remember: Mapping[str, Any] = field(default_factory=dict)  # set: answers to note
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,26 @@ KINDS = (
     "remind",
     "document",
     "request",
+    "recall",
+    "submit",
 )
-PARAM_SOURCES = {"country", "now", "now_in", "language", "answer", "item", "chosen"}
+PARAM_SOURCES = {
+    "country",
+    "now",
+    "now_in",
+    "language",
+    "answer",
+    "item",
+    "chosen",
+    "fact",
+    "statement",
+}
 REMIND_SCOPES = {"event", "event_off", "all", "none"}
 DOCUMENT_KINDS = {"ics"}
 REQUEST_KINDS = {"practice_call"}
+RECALL_KINDS = {"statement"}  # copy the person's last submitted statement into the answers
+SUBMIT_KINDS = {"statement"}
+VALIDATORS = {"farm"}
 SETTABLE = {"language", "country", "timezone", "consent", "onboarded"}
 STEP_KEYS = {
     *KINDS,
@@ -121,8 +139,11 @@ STEP_KEYS = {
     "limit",
     "empty",
     "item",
+    "validate",
+    "remember",
 }
 OPTION_KEYS = {
+    "remember",
     "id",
     "label",
     "literal",
@@ -185,10 +206,16 @@ def _parse_step(step_id: str, raw: Any, where: str) -> Step:
         limit = raw.get("max_length")
         if not isinstance(limit, int) or limit < 1:
             raise FlowError(f"{where}: a text step needs max_length")
+        check = _opt_str(raw.get("validate"), where)
+        if check is not None and check not in VALIDATORS:
+            raise FlowError(f"{where}: validate must be one of {sorted(VALIDATORS)}")
         text = _text(raw["text"], params, where)
-        return _with(step, text=text, max_length=limit, save_as=raw.get("save_as"))
+        return _with(step, text=text, max_length=limit, save_as=raw.get("save_as"), validate=check)
     if kind == "set":
-        return _with(step, set=_settable(raw["set"], where))
+        fields = raw["set"] or {}
+        return _with(
+            step, set=_settable(fields, where), remember=_mapping(raw.get("remember") or {}, where)
+        )
     if kind == "branch":
         return _with(
             step, cases=_cases(raw["branch"], where), next=_opt_str(raw.get("else"), where)
@@ -197,7 +224,7 @@ def _parse_step(step_id: str, raw: Any, where: str) -> Step:
         return _with(step, flow=_str(raw["goto"], where))
     if kind == "pick":
         return _parse_pick(step, raw, params, where)
-    if kind in ("remind", "document", "request"):
+    if kind in ("remind", "document", "request", "recall", "submit"):
         return _parse_effect(step, kind, raw, where)
     return step
 
@@ -223,7 +250,13 @@ def _parse_pick(
 
 
 def _parse_effect(step: Step, kind: str, raw: Mapping[str, Any], where: str) -> Step:
-    allowed = {"remind": REMIND_SCOPES, "document": DOCUMENT_KINDS, "request": REQUEST_KINDS}[kind]
+    allowed = {
+        "remind": REMIND_SCOPES,
+        "document": DOCUMENT_KINDS,
+        "request": REQUEST_KINDS,
+        "recall": RECALL_KINDS,
+        "submit": SUBMIT_KINDS,
+    }[kind]
     value = _str(raw[kind], where)
     if value not in allowed:
         raise FlowError(f"{where}: {kind} must be one of {sorted(allowed)}")
@@ -262,6 +295,7 @@ def _parse_option(raw: Any, where: str) -> OptionSpec:
         flow=_opt_str(raw.get("flow"), where),
         keyword=keyword,
         set=_settable(raw.get("set") or {}, where),
+        remember=_mapping(raw.get("remember") or {}, where),
         when=when,
     )
 

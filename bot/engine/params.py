@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.engine.flow import ParamSpec, TextSpec
 from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, Text
 from bot.engine.state import Item, Profile
+from bot.engine.statement import statement_msg
 
 TIME_STYLES = ("time", "date", "datetime", "short", "medium")
 
@@ -23,6 +24,7 @@ class Scope:
     answers: Mapping[str, Any]
     data: Mapping[str, Sequence[Item]]
     item: Item | None = None  # the item being labelled in a pick
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def resolve(spec: TextSpec, scope: Scope) -> Text:
@@ -50,6 +52,10 @@ def _param(spec: ParamSpec, scope: Scope) -> Param:
     if source == "chosen":
         key, _, rest = arg.partition(" ")
         return item_field(chosen(scope.answers, key, scope.data), rest, scope.profile)
+    if source == "fact":
+        return item_field(Item("facts", scope.facts), arg, scope.profile)
+    if source == "statement":
+        return statement_msg(scope.answers)
     return Literal(str(scope.answers.get(arg, "")))  # answer
 
 

@@ -22,13 +22,16 @@ from bot.engine.events import (
     SendText,
     SetField,
     SetReminder,
+    SubmitStatement,
     is_visible,
 )
 from bot.engine.flow import Condition, Flow, OptionSpec, Step, TextSpec
 from bot.engine.keywords import Keyword
-from bot.engine.messages import Text
+from bot.engine.messages import Msg, Text
 from bot.engine.params import Scope, chosen, resolve
 from bot.engine.state import Bookmark, Context, Input, Item, State, Waiting
+from bot.engine.statement import statement_msg
+from bot.engine.validate import CHECKS
 
 ITEM_PREFIX = "item:"  # option ids of listed items, apart from a pick's own options
 
@@ -176,6 +179,8 @@ class _Run:
             self.remember(step.save_as, option.id)
         for name, value in option.set.items():
             self.set_field(name, value)
+        for key, value in option.remember.items():
+            self.remember(key, value)
         if option.keyword is not None:
             self.keyword(Keyword(option.keyword))
         elif option.flow is not None:
@@ -194,8 +199,15 @@ class _Run:
             self.say(texts.too_long(len(inp.text), step.max_length))
             self.ask_again()
             return
+        checked = CHECKS[step.validate](inp.text) if step.validate else {}
+        if isinstance(checked, Msg):
+            self.say(checked)
+            self.ask_again()
+            return
         if step.save_as:
             self.remember(step.save_as, inp.text)
+        for key, value in checked.items():
+            self.remember(key, value)
         self.run(flow, step.next or flow.after(step.id))
 
     def _answer_bookmark(self, flow: Flow, inp: Input) -> None:
@@ -205,10 +217,11 @@ class _Run:
             self.ask_again(full=False)
             return
         self._drop_bookmark(flow.id)
-        usable = bookmark and bookmark.version == flow.version and bookmark.step in flow.steps
-        if inp.number == 1 and bookmark and usable:
+        if inp.number == 1 and bookmark:
+            # The answers given so far survive a flow update; only the place may be lost.
             self.state = replace(self.state, answers=dict(bookmark.answers))
-            self.run(flow, bookmark.step)
+            same = bookmark.version == flow.version and bookmark.step in flow.steps
+            self.run(flow, bookmark.step if same else flow.first)
             return
         self.run(flow, flow.first)
 
@@ -297,6 +310,8 @@ class _Run:
         if step.kind == "set":
             for name, value in step.set.items():
                 self.set_field(name, value)
+            for key, value in step.remember.items():
+                self.remember(key, value)
             return following
         if step.kind == "branch":
             return next((t for c, t in step.cases if self.holds(c)), following)
@@ -313,6 +328,14 @@ class _Run:
             return None
         if step.kind in ("remind", "document", "request"):
             self._effect(step)
+            return following
+        if step.kind == "recall":  # the last submitted statement, to update it
+            recalled = self.ctx.facts.get("statement_answers") or {}
+            self.state = replace(self.state, answers={**self.state.answers, **recalled})
+            return following
+        if step.kind == "submit":
+            answers = dict(self.state.answers)
+            self.events.append(SubmitStatement(answers, statement_msg(answers)))
             return following
         self.finish(flow)  # end
         return None
@@ -410,15 +433,28 @@ class _Run:
 
     def holds(self, condition: Condition) -> bool:
         for name, expected in condition.fields.items():
-            actual = self.ctx.channel if name == "channel" else self.profile.get(name)
+            actual = self._condition_value(name)
             if isinstance(expected, list) and actual not in expected:
                 return False
             if not isinstance(expected, list) and actual != expected:
                 return False
         return True
 
+    def _condition_value(self, name: str) -> Any:
+        """`channel`, a fact (`statement_submitted`), an answer (`answer.in_group`), or a
+        person field (`country`)."""
+        if name == "channel":
+            return self.ctx.channel
+        if name.startswith("answer."):
+            return self.state.answers.get(name.removeprefix("answer."))
+        if name in self.ctx.facts:
+            return self.ctx.facts[name]
+        return self.profile.get(name)
+
     def text(self, spec: TextSpec, item: Item | None = None) -> Text:
-        scope = Scope(self.profile, self.ctx.now, self.state.answers, self.ctx.data, item)
+        scope = Scope(
+            self.profile, self.ctx.now, self.state.answers, self.ctx.data, item, self.ctx.facts
+        )
         return resolve(spec, scope)
 
 

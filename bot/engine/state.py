@@ -129,3 +129,5 @@ class Context:
     flows: Mapping[str, Flow]
     keywords: KeywordTable
     data: Mapping[str, Sequence[Item]] = field(default_factory=dict)
+    # Read-only facts about the person the caller looked up (their statement, its deadline).
+    facts: Mapping[str, Any] = field(default_factory=dict)

@@ -7,19 +7,47 @@ from datetime import datetime
 
 from sqlmodel import Session, col, delete, select
 
-from bot.engine.events import Event, FlowEnded, RequestHelp, SetReminder
+from bot.engine.events import Event, FlowEnded, RequestHelp, SetReminder, SubmitStatement
+from bot.i18n.formatting import Reader
+from bot.render import to_text
 from bot.storage.models import Completion, HelpRequest, Person, ReminderChoice
+from bot.storage.statements import submit
 
 
-def apply_effects(db: Session, person: Person, events: Iterable[Event], now: datetime) -> None:
+def apply_effects(
+    db: Session,
+    person: Person,
+    events: Iterable[Event],
+    now: datetime,
+    channel: str = "",
+    deadline: datetime | None = None,
+) -> None:
     assert person.id is not None
     for event in events:
-        if isinstance(event, SetReminder):
+        if isinstance(event, SubmitStatement):
+            submit_statement(db, person, event, now, channel, deadline)
+        elif isinstance(event, SetReminder):
             set_reminder(db, person, event.scope, event.item, now)
         elif isinstance(event, RequestHelp):
             request_help(db, person.id, event.kind, now)
         elif isinstance(event, FlowEnded) and event.completed:
             complete(db, person.id, event.flow, now)
+
+
+def submit_statement(
+    db: Session,
+    person: Person,
+    event: SubmitStatement,
+    now: datetime,
+    channel: str,
+    deadline: datetime | None,
+) -> None:
+    assert person.id is not None
+    if deadline is not None and now >= deadline:
+        return  # the flow says so; this is the last line of defence
+    language = person.language or "en"
+    text = to_text(event.text, Reader(language=language))  # Unicode, even for Zawgyi writers
+    submit(db, person.id, dict(event.answers), text, language, channel, now)
 
 
 def set_reminder(

@@ -196,3 +196,22 @@ class ReminderPlan(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=16)  # national, international, ga
     offsets: list[int] = Field(default_factory=list, sa_type=JSON)
     updated_at: datetime = _when(default_factory=utcnow)
+
+
+class StatementVersion(SQLModel, table=True):
+    """A candidate statement as confirmed and sent: every version kept."""
+
+    __tablename__ = "statement_version"
+    __table_args__ = (sa.UniqueConstraint("person_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    version: int
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # as typed (Unicode)
+    text: str = Field(default="", sa_type=sa.Text)  # assembled, in `language`
+    language: str = Field(max_length=8)
+    channel: str = Field(max_length=16)
+    area_ha: float | None = None
+    area_original: str | None = Field(default=None, max_length=80)
+    submitted_at: datetime = _when(default_factory=utcnow)
+    withdrawn_at: datetime | None = _when(default=None)

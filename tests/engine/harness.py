@@ -21,6 +21,7 @@ from bot.engine.events import (
     SendText,
     SetField,
     SetReminder,
+    SubmitStatement,
 )
 from bot.engine.flow import Flow, parse_flow
 from bot.engine.keywords import Keyword, KeywordTable
@@ -71,6 +72,8 @@ def describe(event: Event) -> str:
         return f"document: {event.kind} {event.item}"
     if isinstance(event, RequestHelp):
         return f"request: {event.kind}"
+    if isinstance(event, SubmitStatement):
+        return f"submit: {text(event.text)}"
     raise AssertionError(f"no description for {event!r}")
 
 
@@ -126,7 +129,13 @@ def run_case(flows: Mapping[str, Flow], case: Mapping[str, Any]) -> list[dict[st
         if "data" in turn_spec:  # the data changed between two turns
             data = items(turn_spec["data"])
         context = Context(
-            profile=profile, now=NOW, channel=channel, flows=flows, keywords=KEYWORDS, data=data
+            profile=profile,
+            now=NOW,
+            channel=channel,
+            flows=flows,
+            keywords=KEYWORDS,
+            data=data,
+            facts=case.get("facts") or {},
         )
         if "start" in turn_spec:
             turn = start(turn_spec["start"], context, state)

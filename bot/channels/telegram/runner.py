@@ -32,7 +32,13 @@ async def run_polling(settings: Settings) -> None:
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
         max_attempts=settings.dispatch_max_attempts,
     )
-    inbox = Inbox(Pipeline(engine, flow_set(), settings.max_input_chars), dispatcher)
+    pipeline = Pipeline(
+        engine,
+        flow_set(),
+        settings.max_input_chars,
+        statement_deadline=settings.statement_deadline,
+    )
+    inbox = Inbox(pipeline, dispatcher)
 
     async def handle(data: dict[str, Any]) -> None:
         try:
