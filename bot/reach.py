@@ -61,13 +61,17 @@ class Tour:
     now: datetime
     sent: list[Sent] = field(default_factory=list)
 
-    def send(self, text: str) -> list[Sent]:
+    def send(self, text: str, channel: str | None = None, address: str | None = None) -> list[Sent]:
+        """Send as the person, by default on the tour's channel (another one: same person)."""
         self.now += timedelta(minutes=1)
-        handled = self.pipeline.handle(
-            InboundMessage(
-                self.channel, self.address, f"tour-{uuid.uuid4()}", text, phone=self.address
-            )
+        inbound = InboundMessage(
+            channel or self.channel,
+            address or self.address,
+            f"tour-{uuid.uuid4()}",
+            text,
+            phone=self.address,
         )
+        handled = self.pipeline.handle(inbound)
         with Session(self.pipeline.engine) as db:
             rows = db.exec(
                 select(OutboundMessage).where(OutboundMessage.in_reply_to == handled.inbound_id)
@@ -94,6 +98,7 @@ def tour(
     channel: str = "sms",
     country: str | None = None,
     timezone: str | None = None,
+    statement_deadline: datetime | None = None,
 ) -> Iterator[Tour]:
     """A consented, onboarded person (of the language's country unless told), at the menu."""
     home_country, home_zone, phone = HOME[language]
@@ -116,7 +121,8 @@ def tour(
             db.flush()
             assert person.id is not None
             db.add(Contact(person_id=person.id, channel=channel, address=phone))
-        state = Tour(Pipeline(engine, flow_set()), language, channel, phone, TOUR_TIME)
+        pipeline = Pipeline(engine, flow_set(), statement_deadline=statement_deadline)
+        state = Tour(pipeline, language, channel, phone, TOUR_TIME)
         state.pipeline.clock = lambda: state.now
         try:
             yield state

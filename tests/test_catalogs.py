@@ -67,3 +67,8 @@ def test_every_text_a_flow_can_show_is_extracted(flows) -> None:  # type: ignore
             shown |= {s.msgid for s in specs if s is not None and s.msgid is not None}
     missing = sorted(m for m in shown if m not in template)
     assert not missing, missing
+
+
+def test_parameter_sources_in_flow_files_are_not_taken_for_text() -> None:
+    """`params: {text: "$fact statement_text"}` names a value; it is not something to translate."""
+    assert not [m.id for m in extract() if isinstance(m.id, str) and m.id.startswith("$")]

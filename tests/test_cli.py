@@ -103,3 +103,14 @@ def test_a_bad_schedule_file_is_explained_line_by_line(tmp_path: Path) -> None:
     assert "bad.yaml: line 2: kind: one of national, international, ga" in result.stderr
     assert "bad.yaml: line 2: starts: a date and time with its time zone" in result.stderr
     assert "nothing was imported" in result.stderr
+
+
+def test_export_statements_writes_the_file(tmp_path: Path) -> None:
+    assert _bot("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    output = tmp_path / "out.csv"
+    result = _bot("export", "statements", "--format", "csv", "-o", str(output), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0 statements written" in result.stderr
+    assert output.read_bytes().startswith("\ufeffcandidate_id,version,name".encode())
+    bad = _bot("export", "statements", "--format", "pdf", "-o", str(output), tmp_path=tmp_path)
+    assert bad.returncode != 0 and "csv, xlsx or json" in " ".join(bad.stderr.split())

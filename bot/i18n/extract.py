@@ -13,6 +13,8 @@ TRANSLATABLE = ("say", "choice", "text", "label", "prompt")
 # How the Python code marks strings (see bot/engine/messages.py), for pybabel's -k options.
 KEYWORDS: dict[str, Any] = {"msg": None, "plural_msg": (1, 2), "gettext": None, "ngettext": (1, 2)}
 COMMENT_TAGS = ("Translators:",)
+# Mappings whose keys are names, not text: `params: {text: "$fact ..."}` is no msgid.
+NOT_TEXT = ("params", "remember", "set", "if")
 
 Extracted = tuple[int, str | None, str | tuple[str, ...], list[str]]
 
@@ -37,6 +39,8 @@ def _walk(node: yaml.Node) -> Iterator[Extracted]:
         note = pairs.get("note")
         comments = [note.value] if isinstance(note, yaml.ScalarNode) else []
         for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value in NOT_TEXT:
+                continue
             is_text = isinstance(key, yaml.ScalarNode) and key.value in TRANSLATABLE
             if is_text and isinstance(value, yaml.ScalarNode) and value.tag.endswith(":str"):
                 yield value.start_mark.line + 1, None, value.value, comments
