@@ -81,6 +81,32 @@ class SubmitStatement:
     text: Msg
 
 
+@dataclass(frozen=True)
+class Submit:
+    """Something the person confirmed that the caller carries out: a broadcast, marking
+    someone as helped, erasing their own data. `answers` holds what the flow gathered."""
+
+    kind: str  # broadcast, helped, forget_me
+    answers: dict[str, object]
+    item: str | None = None
+
+
+@dataclass(frozen=True)
+class Show:
+    """A view the caller writes from its data (a broadcast preview, a delivery report, the
+    person's own data), in its place among the answer's texts."""
+
+    kind: str  # broadcast_preview, delivery_report, my_data
+    answers: dict[str, object]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Someone tried a command their role does not allow; answered as unknown, and audited."""
+
+    keyword: str
+
+
 Event = (
     SendText
     | AskChoice
@@ -92,9 +118,12 @@ Event = (
     | SendDocument
     | RequestHelp
     | SubmitStatement
+    | Submit
+    | Show
+    | Refused
 )
 
-VISIBLE = (SendText, AskChoice, AskText)
+VISIBLE = (SendText, AskChoice, AskText, Show)
 
 
 def is_visible(event: Event) -> bool:

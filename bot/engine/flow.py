@@ -81,6 +81,7 @@ class Flow:
     order: tuple[str, ...]
     resumable: bool = False  # MENU keeps the place; the next visit offers to continue
     needs_consent: bool = True
+    roles: tuple[str, ...] = ()  # only people with one of these roles may enter (empty: all)
 
     @property
     def first(self) -> str:
@@ -106,6 +107,7 @@ KINDS = (
     "request",
     "recall",
     "submit",
+    "show",
 )
 PARAM_SOURCES = {
     "country",
@@ -122,7 +124,8 @@ REMIND_SCOPES = {"event", "event_off", "all", "none"}
 DOCUMENT_KINDS = {"ics"}
 REQUEST_KINDS = {"practice_call"}
 RECALL_KINDS = {"statement"}  # copy the person's last submitted statement into the answers
-SUBMIT_KINDS = {"statement"}
+SUBMIT_KINDS = {"statement", "broadcast", "helped", "forget_me"}
+SHOW_KINDS = {"broadcast_preview", "delivery_report", "my_data"}
 VALIDATORS = {"farm"}
 SETTABLE = {"language", "country", "timezone", "consent", "onboarded"}
 STEP_KEYS = {
@@ -157,7 +160,8 @@ OPTION_KEYS = {
     "note",
 }
 OPTION_KEYWORDS = {"help", "language", "stop", "menu"}
-FLOW_KEYS = {"id", "version", "steps", "resumable", "needs_consent"}
+FLOW_KEYS = {"id", "version", "steps", "resumable", "needs_consent", "roles"}
+ROLES = {"smallholder", "champion", "secretariat"}
 
 
 def parse_flow(data: Mapping[str, Any]) -> Flow:
@@ -178,9 +182,18 @@ def parse_flow(data: Mapping[str, Any]) -> Flow:
         order=tuple(steps),
         resumable=bool(data.get("resumable", False)),
         needs_consent=bool(data.get("needs_consent", True)),
+        roles=_roles(data.get("roles"), where),
     )
     _check_targets(flow)
     return flow
+
+
+def _roles(raw: Any, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not set(raw) <= ROLES:
+        raise FlowError(f"{where}: roles must be a list of {sorted(ROLES)}")
+    return tuple(raw)
 
 
 def _parse_step(step_id: str, raw: Any, where: str) -> Step:
@@ -224,7 +237,7 @@ def _parse_step(step_id: str, raw: Any, where: str) -> Step:
         return _with(step, flow=_str(raw["goto"], where))
     if kind == "pick":
         return _parse_pick(step, raw, params, where)
-    if kind in ("remind", "document", "request", "recall", "submit"):
+    if kind in ("remind", "document", "request", "recall", "submit", "show"):
         return _parse_effect(step, kind, raw, where)
     return step
 
@@ -256,12 +269,13 @@ def _parse_effect(step: Step, kind: str, raw: Mapping[str, Any], where: str) -> 
         "request": REQUEST_KINDS,
         "recall": RECALL_KINDS,
         "submit": SUBMIT_KINDS,
+        "show": SHOW_KINDS,
     }[kind]
     value = _str(raw[kind], where)
     if value not in allowed:
         raise FlowError(f"{where}: {kind} must be one of {sorted(allowed)}")
     item = _opt_str(raw.get("item"), where)
-    needs_item = kind == "document" or value in ("event", "event_off")
+    needs_item = kind == "document" or value in ("event", "event_off", "helped")
     if needs_item and item is None:
         raise FlowError(f"{where}: {kind} {value} needs `item`, the answer holding the event")
     return _with(step, value=value, item=item)

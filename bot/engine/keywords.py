@@ -1,4 +1,4 @@
-"""Global keywords (MENU, HELP, LANGUAGE, STOP, START, REMIND OFF/ON), in every language."""
+"""Global keywords (MENU, HELP, STOP, REMIND OFF, BROADCAST...), recognised in every language."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ class Keyword(StrEnum):
     START = "start"
     REMIND_OFF = "remind_off"
     REMIND_ON = "remind_on"
+    MY_DATA = "my_data"
+    DELETE_MY_DATA = "delete_my_data"
+    BROADCAST = "broadcast"  # champions and the Secretariat only
+    FOLLOWUP = "followup"  # "who needs help": champions and the Secretariat only
+    REPORT = "report"  # delivery report of one's broadcasts: champions and the Secretariat
 
 
 # Trailing punctuation people add out of habit ("Stop!", "menu.") must not hide a keyword.

@@ -72,6 +72,8 @@ def item_field(item: Item | None, arg: str, profile: Profile) -> Param:
     """`start time` -> the item's start as a local time; `title` -> in the reader's language."""
     name, _, style = arg.partition(" ")
     value = item.fields.get(name) if item is not None else None
+    if isinstance(value, Msg):
+        return value  # already a message to translate (a follow-up's reason)
     if isinstance(value, datetime):
         return LocalTime(value, style=style if style in TIME_STYLES else "datetime")
     if isinstance(value, Mapping):

@@ -17,11 +17,14 @@ from bot.engine.events import (
     FlowEnded,
     FlowStarted,
     Option,
+    Refused,
     RequestHelp,
     SendDocument,
     SendText,
     SetField,
     SetReminder,
+    Show,
+    Submit,
     SubmitStatement,
     is_visible,
 )
@@ -39,6 +42,17 @@ MENU_FLOW = "menu"
 ONBOARDING_FLOW = "onboarding"
 LANGUAGE_FLOW = "language"
 REQUIRED_FLOWS = (MENU_FLOW, ONBOARDING_FLOW, LANGUAGE_FLOW)
+# Keywords that open a flow (the flow's `roles` decide who may).
+KEYWORD_FLOWS = {
+    Keyword.MENU: MENU_FLOW,
+    Keyword.LANGUAGE: LANGUAGE_FLOW,
+    Keyword.START: MENU_FLOW,
+    Keyword.MY_DATA: "my_data",
+    Keyword.DELETE_MY_DATA: "forget_me",
+    Keyword.BROADCAST: "broadcast",
+    Keyword.FOLLOWUP: "followup",
+    Keyword.REPORT: "report",
+}
 
 # A flow that runs this many steps without waiting for the user is looping.
 MAX_STEPS_PER_TURN = 200
@@ -92,6 +106,10 @@ class _Run:
         if self.profile.opted_out:
             self._while_opted_out(keyword)
             return
+        if keyword is not None and not self.allowed(keyword):
+            # Commands of other roles do not exist for this person: an ordinary unknown reply.
+            self.events.append(Refused(keyword.value))
+            keyword = None
         if keyword is not None:
             self.keyword(keyword)
         elif inp.kind == "media":
@@ -144,7 +162,13 @@ class _Run:
             self.ask_again()  # no menu before consent: keep the person where they are
             return
         self.leave()
-        self.enter(LANGUAGE_FLOW if keyword is Keyword.LANGUAGE else MENU_FLOW)
+        self.enter(KEYWORD_FLOWS[keyword])
+
+    def allowed(self, keyword: Keyword) -> bool:
+        flow = self.ctx.flows.get(KEYWORD_FLOWS.get(keyword, ""))
+        if keyword in KEYWORD_FLOWS and flow is None:
+            return False  # a command whose flow is not installed
+        return flow is None or not flow.roles or self.profile.role in flow.roles
 
     def _answer(self, inp: Input) -> None:
         flow = self.current_flow()
@@ -237,6 +261,8 @@ class _Run:
 
     def enter(self, flow_id: str) -> None:
         flow = self.ctx.flows[flow_id]
+        if flow.roles and self.profile.role not in flow.roles:
+            flow = self.ctx.flows[MENU_FLOW]  # never: menus hide such entries; defence in depth
         if flow.needs_consent and not self.profile.consent:
             flow = self.ctx.flows[ONBOARDING_FLOW]
         self.events.append(FlowStarted(flow.id))
@@ -334,11 +360,25 @@ class _Run:
             self.state = replace(self.state, answers={**self.state.answers, **recalled})
             return following
         if step.kind == "submit":
-            answers = dict(self.state.answers)
-            self.events.append(SubmitStatement(answers, statement_msg(answers)))
+            self._submit(step)
+            return following
+        if step.kind == "show":
+            assert step.value is not None
+            self.events.append(Show(step.value, dict(self.state.answers)))
             return following
         self.finish(flow)  # end
         return None
+
+    def _submit(self, step: Step) -> None:
+        answers = dict(self.state.answers)
+        if step.value == "statement":
+            self.events.append(SubmitStatement(answers, statement_msg(answers)))
+            return
+        picked = chosen(answers, step.item, self.ctx.data) if step.item else None
+        if step.item is not None and picked is None:
+            return  # the item vanished since it was listed: nothing to do
+        assert step.value is not None
+        self.events.append(Submit(step.value, answers, picked.id if picked else None))
 
     def _effect(self, step: Step) -> None:
         assert step.value is not None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -53,6 +55,7 @@ def recipients(db: Session, event: Event) -> list[Recipient]:
             col(Person.consent_at).is_not(None),
             col(Person.opted_out_at).is_(None),
             col(Person.reminders) != "none",
+            col(Person.forgotten_at).is_(None),
             col(Contact.unreachable_at).is_(None),
         )
     )

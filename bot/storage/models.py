@@ -52,6 +52,7 @@ class Person(SQLModel, table=True):
     role: str = Field(default="smallholder", max_length=20)
     role_country: str | None = Field(default=None, max_length=2)
     reminders: str = Field(default="all", max_length=8)  # all, chosen (per event), none
+    forgotten_at: datetime | None = _when(default=None)  # erased on request: counts only
     created_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
 
@@ -113,6 +114,7 @@ class OutboundMessage(SQLModel, table=True):
     text: str = Field(default="", sa_type=sa.Text)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # buttons, part
     in_reply_to: int | None = Field(default=None, foreign_key="inbound_message.id")
+    broadcast_id: int | None = Field(default=None, index=True)  # for delivery reports
     dedupe_key: str | None = Field(default=None, unique=True, max_length=128)
     # queued -> sending -> sent -> delivered -> read; or failed, skipped, held
     status: str = Field(default="queued", max_length=16)
@@ -215,3 +217,31 @@ class StatementVersion(SQLModel, table=True):
     area_original: str | None = Field(default=None, max_length=80)
     submitted_at: datetime = _when(default_factory=utcnow)
     withdrawn_at: datetime | None = _when(default=None)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when: role changes, broadcasts, exports, refused commands, erasures."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)  # "person:12", or "cli" for an operator
+    action: str = Field(max_length=32)
+    target: str | None = Field(default=None, max_length=128)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class Broadcast(SQLModel, table=True):
+    """One message to many; expanded by the worker into outbox rows, one per person, once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_by: int | None = Field(default=None, foreign_key="person.id")  # None: the CLI
+    country: str | None = Field(default=None, max_length=2)  # None: every country
+    audience: str = Field(max_length=16)  # all, not_tutorial, event
+    event_id: str | None = Field(default=None, max_length=64)
+    text: str = Field(sa_type=sa.Text)
+    status: str = Field(default="pending", max_length=16)  # pending -> queued
+    recipients: int = 0
+    created_at: datetime = _when(default_factory=utcnow)
+    expanded_at: datetime | None = _when(default=None)

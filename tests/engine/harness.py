@@ -20,7 +20,10 @@ from bot.engine.events import (
     SendDocument,
     SendText,
     SetField,
+    Refused,
     SetReminder,
+    Show,
+    Submit,
     SubmitStatement,
 )
 from bot.engine.flow import Flow, parse_flow
@@ -40,6 +43,9 @@ KEYWORDS = KeywordTable.build(
         Keyword.START: ["start"],
         Keyword.REMIND_OFF: ["remind off"],
         Keyword.REMIND_ON: ["remind on"],
+        Keyword.BROADCAST: ["broadcast"],
+        Keyword.REPORT: ["report"],
+        Keyword.MY_DATA: ["my data"],
     }
 )
 
@@ -74,6 +80,12 @@ def describe(event: Event) -> str:
         return f"request: {event.kind}"
     if isinstance(event, SubmitStatement):
         return f"submit: {text(event.text)}"
+    if isinstance(event, Submit):
+        return f"submit {event.kind}: {event.item or ''}".rstrip()
+    if isinstance(event, Show):
+        return f"show: {event.kind}"
+    if isinstance(event, Refused):
+        return f"refused: {event.keyword}"
     raise AssertionError(f"no description for {event!r}")
 
 
