@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from bot.cli_staff import broadcast, data_app, roles_app
 from bot.config import get_settings
 
 app = typer.Typer(help="GPSNR smallholder assistant.", no_args_is_help=True)
@@ -36,6 +37,9 @@ app.add_typer(schedule_app, name="schedule")
 app.add_typer(resolutions_app, name="resolutions")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(export_app, name="export")
+app.add_typer(roles_app, name="roles")
+app.add_typer(data_app, name="data")
+app.command("broadcast")(broadcast)
 
 CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
@@ -103,6 +107,7 @@ def chat(
         flow_set(),
         max_input_chars=settings.max_input_chars,
         statement_deadline=settings.statement_deadline,
+        prices=settings.sms_segment_price,
     )
     phone_app = ConsolePhone(pipeline, dispatcher, channel, info.e164)
     if pretty:
@@ -372,6 +377,7 @@ def export_statements(
     from rich.progress import Progress
 
     from bot.export import FORMATS, Query, rows
+    from bot.storage.audit import CLI, audit
     from bot.storage.db import make_engine
 
     if fmt not in FORMATS:
@@ -385,8 +391,18 @@ def export_statements(
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
     query = Query(country, start, all_versions, with_contacts)
     engine = make_engine(get_settings().database_url)
-    with Session(engine) as db:
+    with Session(engine) as db, db.begin():
         records = rows(db, query)
+        audit(
+            db,
+            CLI,
+            "export",
+            "statements",
+            country=country,
+            rows=len(records),
+            with_contacts=with_contacts,
+            file=output.name,
+        )
     engine.dispose()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting", total=len(records))
@@ -418,11 +434,13 @@ def db_revision(message: Annotated[str, typer.Argument(help="What the migration 
 
 @demo_app.command("load")
 def demo_load() -> None:
-    """Add the demo smallholders, schedule and resolutions (idempotent)."""
+    """Add the demo smallholders, schedule and resolutions (idempotent; migrates first)."""
     from bot.demo import SAMPLES, load
     from bot.storage.db import make_engine
+    from bot.storage.migrate import upgrade
 
     engine = make_engine(get_settings().database_url)
+    upgrade(engine)
     added = load(engine)
     engine.dispose()
     err.print(f"demo data: {added} people added")

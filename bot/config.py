@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     reminder_sync_seconds: int = Field(default=60, ge=5)
     # Candidate statements are accepted until this moment (ISO, with a time zone); unset: open.
     statement_deadline: datetime | None = None
+    # What one SMS segment costs, in US$, by country, as JSON ({"TH": 0.03, "VN": 0.07}): the
+    # broadcast preview shows an estimate when every SMS recipient's country has a price.
+    sms_segment_price: dict[str, float] = Field(default_factory=dict)
+    # How often the worker looks for confirmed broadcasts to queue.
+    broadcast_poll_seconds: float = Field(default=5.0, gt=0)
     # The HTTPS address the providers call us at (webhooks are signed against this URL).
     public_base_url: str | None = None
     # Signs links to files we serve; defaults to the Twilio auth token when unset.

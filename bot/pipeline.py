@@ -32,8 +32,17 @@ from bot.storage.effects import apply_effects
 from bot.storage.models import Contact, Conversation, Person, utcnow
 from bot.storage.models import InboundMessage as InboundRow
 from bot.storage.outbox import enqueue_document, enqueue_reply
-from bot.storage.people import apply_fields, create_contact, find_contact, profile_of, reader_of
+from bot.storage.people import (
+    apply_fields,
+    create_contact,
+    find_contact,
+    profile_of,
+    reader_of,
+    start_over,
+)
+from bot.storage.privacy import forget_contact_after
 from bot.storage.statements import statement_facts
+from bot.storage.views import resolve_views
 from bot.text import Normalised, is_unicode_burmese, normalise
 
 log = logging.getLogger(__name__)
@@ -72,6 +81,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utcnow,
         content: ContentCache | None = None,
         statement_deadline: datetime | None = None,
+        prices: Mapping[str, float] | None = None,
     ) -> None:
         self.engine = engine
         self.flows = flows
@@ -79,6 +89,7 @@ class Pipeline:
         self.clock = clock
         self.content = content or ContentCache(clock)
         self.statement_deadline = statement_deadline
+        self.prices = prices or {}  # SMS price per segment by country, for broadcast previews
 
     def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
         """Store the message and its answer. With `inline`, a short answer (at most
@@ -125,20 +136,29 @@ class Pipeline:
             raise _Duplicate from None  # the same message, committed by a concurrent request
         _touch(contact, inbound, now)
         person = db.get(Person, contact.person_id, with_for_update=True)
-        assert person is not None and person.id is not None
+        assert person is not None
+        if person.forgotten_at is not None:
+            # They erased their data and wrote again before this address was let go.
+            person = start_over(db, contact, inbound, now)
+        assert person.id is not None
         _remember_script(person, normalised)
         conversation = _conversation(db, person.id)
         inp = _input(inbound, normalised, conversation, self.max_input_chars)
         data = self.content.collections(db, person, now)
         facts = statement_facts(db, person.id, now, self.statement_deadline)
         turn = self._turn(conversation, person, inp, now, inbound.channel, data, facts)
-        apply_fields(person, turn.events, now)
-        apply_effects(db, person, turn.events, now, inbound.channel, self.statement_deadline)
-        reply = render(turn.events, reader_of(person), capabilities(inbound.channel))
+        events = resolve_views(db, person, turn.events, now, self.prices)
+        apply_fields(person, events, now)
+        reader = reader_of(person)  # before an erasure: the goodbye is in their language
+        apply_effects(db, person, events, now, inbound.channel, self.statement_deadline, contact.id)
+        reply = render(events, reader, capabilities(inbound.channel))
         inline = inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
         rows = enqueue_reply(db, contact, reply, inbound_row.id, now, inline) if reply else []
-        for document in documents_for(db, person, turn.events):
+        for document in documents_for(db, person, events):
             rows.append(enqueue_document(db, contact, document, inbound_row.id, now))
+        if person.forgotten_at is not None:
+            turn = Turn(State(), turn.events)  # no draft or answer survives an erasure
+            forget_contact_after(db, contact, rows)
         _save(conversation, turn, reply, now)
         db.add_all([contact, person, conversation])
         db.flush()

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 from bot.channels.base import Capabilities
 from bot.engine.events import AskChoice, AskText, Event, SendText
-from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, msg
+from bot.engine.messages import (
+    Amount,
+    CountryName,
+    LanguageName,
+    Literal,
+    LocalTime,
+    Msg,
+    Param,
+    msg,
+)
 from bot.i18n.formatting import Reader
 from bot.sms import cheaper
 from bot.text import unicode_to_zawgyi
@@ -93,6 +102,8 @@ def to_text(value: Param, reader: Reader) -> str:
         return reader.country_name(value.code)
     if isinstance(value, LanguageName):
         return reader.language_name(value.code)
+    if isinstance(value, Amount):
+        return reader.amount(value.value)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):

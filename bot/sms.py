@@ -51,7 +51,17 @@ def _pack(sizes: list[int], single: int, part: int) -> int:
 
 # Typography that forces a whole SMS into UCS-2 (70 characters a part instead of 160).
 _PLAIN = str.maketrans(
-    {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u00a0": " "}
+    {
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u202f": " ",
+    }
 )
 
 

@@ -49,6 +49,7 @@ def create_app(
         settings.max_input_chars,
         clock,
         statement_deadline=settings.statement_deadline,
+        prices=settings.sms_segment_price,
     )
     inbox = Inbox(pipeline, dispatcher)
 

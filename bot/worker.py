@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from bot.broadcasts.expand import expand_pending
 from bot.channels.base import Sender
 from bot.channels.registry import ChannelSet
 from bot.config import Settings
@@ -45,14 +46,30 @@ async def run_worker(
             loop.add_signal_handler(signum, stop.set)
     log.info("worker started: dispatching for %s", ", ".join(sorted(senders)) or "no channel")
     leading = asyncio.create_task(lead_scheduler(engine, settings, stop))
+    expanding = asyncio.create_task(expand_broadcasts(engine, settings, stop))
     try:
         await dispatcher.run(stop)
     finally:
         stop.set()
         await leading
+        await expanding
         await channels.close()
         engine.dispose()
         log.info("worker stopped")
+
+
+async def expand_broadcasts(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
+    """Queue confirmed broadcasts. Every worker may do it: the rows' unique keys make a second
+    expander, or one restarted halfway, add only what is missing."""
+    while not stop.is_set():
+        try:
+            queued = await asyncio.to_thread(expand_pending, engine)
+            if queued:
+                log.info("queued %s broadcast messages", queued)
+        except Exception:
+            log.exception("expanding broadcasts failed; trying again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.broadcast_poll_seconds)
 
 
 async def lead_scheduler(

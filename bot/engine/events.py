@@ -88,7 +88,7 @@ class Submit:
 
     kind: str  # broadcast, helped, forget_me
     answers: dict[str, object]
-    item: str | None = None
+    item: str | None = None  # the id of the item the flow picked (a person to mark helped)
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,20 @@ class LanguageName:
 
 
 @dataclass(frozen=True)
+class Amount:
+    """A sum of money or other decimal, shown with the reader's separators (1.234,50)."""
+
+    value: float
+
+
+@dataclass(frozen=True)
 class Literal:
     """Text that must not be translated (a language's own name, a user's answer)."""
 
     text: str
 
 
-Param = Union[str, int, "Msg", LocalTime, CountryName, LanguageName, Literal]
+Param = Union[str, int, "Msg", LocalTime, CountryName, LanguageName, Literal, Amount]
 
 
 @dataclass(frozen=True)
@@ -66,3 +73,12 @@ def msg(msgid: str, **params: Param) -> Msg:
 def plural_msg(singular: str, plural: str, n: int, **params: Param) -> Msg:
     """A count-dependent message (extracted as `plural_msg:1,2`); `n` is also a parameter."""
     return Msg(singular, tuple(sorted({**params, "n": n}.items())), plural=plural, n=n)
+
+
+def lines(*parts: Msg | Literal) -> Msg:
+    """Several sentences shown as one message, one per line; each stays a whole sentence for
+    translators. The frame itself ("%(line0)s\\n%(line1)s") has nothing to translate."""
+    if len(parts) == 1 and isinstance(parts[0], Msg):
+        return parts[0]
+    names: dict[str, Param] = {f"line{i}": part for i, part in enumerate(parts)}
+    return Msg("\n".join(f"%({name})s" for name in names), tuple(sorted(names.items())))

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time, match_skeleton, tokenize_pattern, untokenize_pattern
+from babel.numbers import format_decimal
 
 from bot.i18n.catalogs import SOURCE_LANGUAGE, translations
 
@@ -73,6 +74,9 @@ class Reader:
 
     def number(self, value: int) -> str:
         return self.digits(str(value))
+
+    def amount(self, value: float) -> str:
+        return self.digits(format_decimal(value, "#,##0.00", locale=self.locale))
 
     def moment(self, at: datetime, timezone: str | None = None, style: str = "time") -> str:
         """A moment in `timezone` (default: the reader's), in the reader's locale."""

@@ -61,12 +61,21 @@ def recipients(db: Session, event: Event) -> list[Recipient]:
     )
     if event.country is not None:
         query = query.where(col(Person.country) == event.country)
-    best: dict[int, tuple[datetime | None, Recipient]] = {}
+    wanted = []
     for row in db.connection().execute(query).all():
-        person_id, pref, language, country, zone, zawgyi, contact_id, channel, last = tuple(row)
+        person_id, pref, *rest = tuple(row)
         choice = choices.get(person_id)
         if choice is False or (pref == "chosen" and choice is not True):
             continue
+        wanted.append((person_id, *rest))
+    return one_contact_each(wanted)
+
+
+def one_contact_each(rows: Iterable[tuple[Any, ...]]) -> list[Recipient]:
+    """Rows of (person, language, country, zone, zawgyi, contact, channel, last inbound):
+    each person once, at the contact they wrote from last."""
+    best: dict[int, tuple[datetime | None, Recipient]] = {}
+    for person_id, language, country, zone, zawgyi, contact_id, channel, last in rows:
         recipient = Recipient(
             person_id, contact_id, channel, language or "en", country, zone, zawgyi
         )

@@ -24,4 +24,6 @@ def audit(
     now: datetime | None = None,
     **details: Any,
 ) -> None:
-    db.add(AuditEntry(at=now or utcnow(), actor=actor, action=action, target=target, details=details))
+    db.add(
+        AuditEntry(at=now or utcnow(), actor=actor, action=action, target=target, details=details)
+    )

@@ -7,15 +7,17 @@ so it is cached per process and re-read after CONTENT_TTL: an import shows withi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from bot.engine.state import Item
+from bot.storage.followups import followups
 from bot.storage.models import Event, Person, Resolution, utcnow
 
 CONTENT_TTL = timedelta(seconds=60)
+Loader = Callable[[], Sequence[Item]]
 
 
 class ContentCache:
@@ -29,14 +31,25 @@ class ContentCache:
         self._events: tuple[Event, ...] = ()
         self._resolutions: tuple[Resolution, ...] = ()
 
-    def collections(
-        self, db: Session, person: Person, now: datetime
-    ) -> dict[str, tuple[Item, ...]]:
+    def collections(self, db: Session, person: Person, now: datetime) -> LazyData:
         events, resolutions = self._current(db)
-        return {
+        ready = {
             "events": tuple(event_item(e, person) for e in upcoming(events, person.country, now)),
             "resolutions": tuple(resolution_item(r) for r in resolutions),
         }
+        if person.role == "smallholder":
+            return LazyData(ready, {})
+        # A champion works with their own country; the Secretariat with all of them.
+        country = person.role_country if person.role == "champion" else None
+        return LazyData(
+            ready,
+            {
+                "broadcast_events": lambda: [
+                    event_item(e, person) for e in upcoming_anywhere(events, country, now)
+                ],
+                "followups": lambda: followups(db, country, now),
+            },
+        )
 
     def invalidate(self) -> None:
         with self._lock:
@@ -64,6 +77,15 @@ def upcoming(events: Sequence[Event], country: str | None, now: datetime) -> lis
         if (e.country is None or e.country == country)
         and e.starts_at + timedelta(minutes=e.duration_minutes) > now
     ]
+
+
+def upcoming_anywhere(events: Sequence[Event], country: str | None, now: datetime) -> list[Event]:
+    """Calls of one country and everyone's (country given), or all calls (None)."""
+    return upcoming(events, country, now) if country else upcoming_all(events, now)
+
+
+def upcoming_all(events: Sequence[Event], now: datetime) -> list[Event]:
+    return [e for e in events if e.starts_at + timedelta(minutes=e.duration_minutes) > now]
 
 
 def event_item(event: Event, person: Person) -> Item:
@@ -102,3 +124,23 @@ def resolution_item(resolution: Resolution) -> Item:
             "detail": resolution.detail,
         },
     )
+
+
+class LazyData(Mapping[str, Sequence[Item]]):
+    """Collections the engine may read, each computed on first use: most turns need none of
+    the expensive ones (a champion's follow-up list scans a whole country)."""
+
+    def __init__(self, ready: Mapping[str, Sequence[Item]], later: Mapping[str, Loader]) -> None:
+        self._ready = dict(ready)
+        self._later = dict(later)
+
+    def __getitem__(self, name: str) -> Sequence[Item]:
+        if name not in self._ready:
+            self._ready[name] = tuple(self._later[name]())
+        return self._ready[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._ready, **self._later})
+
+    def __len__(self) -> int:
+        return len({**self._ready, **self._later})

@@ -1,4 +1,5 @@
-"""What a turn changes besides the person's fields: reminders, help requests, completions."""
+"""What a turn changes besides the person's fields: reminders, help requests, completions,
+statements, and what staff confirmed (broadcasts, help given) or a person asked (erasure)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from datetime import datetime
 
 from sqlmodel import Session, col, delete, select
 
-from bot.engine.events import Event, FlowEnded, RequestHelp, SetReminder, SubmitStatement
+from bot.engine.events import (
+    Event,
+    FlowEnded,
+    Refused,
+    RequestHelp,
+    SetReminder,
+    Submit,
+    SubmitStatement,
+)
 from bot.i18n.formatting import Reader
 from bot.render import to_text
 from bot.storage.models import Completion, HelpRequest, Person, ReminderChoice
 from bot.storage.statements import submit
+from bot.storage.submits import apply_submit, refused
 
 
 def apply_effects(
@@ -21,10 +31,15 @@ def apply_effects(
     now: datetime,
     channel: str = "",
     deadline: datetime | None = None,
+    contact_id: int | None = None,
 ) -> None:
     assert person.id is not None
     for event in events:
-        if isinstance(event, SubmitStatement):
+        if isinstance(event, Submit):
+            apply_submit(db, person, event, now, contact_id)
+        elif isinstance(event, Refused):
+            refused(db, person, event, now)
+        elif isinstance(event, SubmitStatement):
             submit_statement(db, person, event, now, channel, deadline)
         elif isinstance(event, SetReminder):
             set_reminder(db, person, event.scope, event.item, now)

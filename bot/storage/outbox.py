@@ -18,6 +18,7 @@ from bot.render import Reply
 from bot.sms import segments
 from bot.storage.documents import Document
 from bot.storage.models import Contact, OutboundMessage, Person, ReminderChoice
+from bot.storage.privacy import FORGET_CONTACT, anonymise_contact
 
 REPLY_PRIORITY = 0
 BULK_PRIORITY = 10
@@ -246,6 +247,8 @@ def record(
     else:
         message.status, message.error = "failed", _reason(result, claimed.attempts)
         _mark_contact(db, claimed, result, now)
+    if message.status != "queued":
+        _last_words(db, message)
     db.add(message)
     return message.status, message.next_attempt_at if message.status == "queued" else None
 
@@ -260,7 +263,15 @@ def skip(db: Session, claimed: Claimed, now: datetime) -> None:
     if message is not None:
         message.status, message.error = "skipped", claimed.skip_reason
         message.claimed_until, message.updated_at = None, now
+        _last_words(db, message)
         db.add(message)
+
+
+def _last_words(db: Session, message: OutboundMessage) -> None:
+    """The goodbye after an erasure is done with (sent or not): its address goes too."""
+    if message.payload.get(FORGET_CONTACT):
+        anonymise_contact(db, message.contact_id)
+        message.text, message.payload = "", {}
 
 
 def release(db: Session, ids: Sequence[int], until: datetime, now: datetime) -> None:

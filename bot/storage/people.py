@@ -29,16 +29,7 @@ def create_contact(db: Session, inbound: InboundMessage, now: datetime) -> Conta
     if phone is not None:
         person = db.exec(select(Person).where(Person.phone == phone.e164)).first()
     if person is None:
-        person = Person(
-            phone=phone.e164 if phone else None,
-            language=(phone.language if phone else None) or match_language(inbound.language_hint),
-            country=phone.country if phone else None,
-            timezone=phone.timezone if phone else None,
-            created_at=now,
-            updated_at=now,
-        )
-        db.add(person)
-        db.flush()
+        person = new_person(db, inbound, now)
     assert person.id is not None
     contact = Contact(
         person_id=person.id,
@@ -50,6 +41,32 @@ def create_contact(db: Session, inbound: InboundMessage, now: datetime) -> Conta
     db.add(contact)
     db.flush()
     return contact
+
+
+def new_person(db: Session, inbound: InboundMessage, now: datetime) -> Person:
+    """Someone we know nothing about yet, with what their number tells (country, language)."""
+    phone = parse_phone(inbound.phone) if inbound.phone else None
+    person = Person(
+        phone=phone.e164 if phone else None,
+        language=(phone.language if phone else None) or match_language(inbound.language_hint),
+        country=phone.country if phone else None,
+        timezone=phone.timezone if phone else None,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(person)
+    db.flush()
+    return person
+
+
+def start_over(db: Session, contact: Contact, inbound: InboundMessage, now: datetime) -> Person:
+    """A contact whose person erased their data belongs to a new person from now on."""
+    person = new_person(db, inbound, now)
+    assert person.id is not None
+    contact.person_id = person.id
+    db.add(contact)
+    db.flush()
+    return person
 
 
 def profile_of(person: Person) -> Profile:

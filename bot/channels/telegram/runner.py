@@ -37,6 +37,7 @@ async def run_polling(settings: Settings) -> None:
         flow_set(),
         settings.max_input_chars,
         statement_deadline=settings.statement_deadline,
+        prices=settings.sms_segment_price,
     )
     inbox = Inbox(pipeline, dispatcher)
 

@@ -1,0 +1,1 @@
+"""Broadcasts: one message to many smallholders, through the outbox, exactly once each."""

@@ -1,0 +1,110 @@
+"""Who needs help: the champion's list, most urgent first, and marking someone as helped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from bot.engine.events import Submit
+from bot.storage.followups import QUIET, followups
+from bot.storage.models import AuditEntry, Completion, HelpRequest, Person
+from bot.storage.submits import apply_submit
+from tests.staff.world import World
+
+
+def _setup(world: World) -> dict[str, str]:
+    people = {
+        "practice": world.person("TH", name="Somchai"),
+        "signing_up": world.person("TH", onboarded=False, channel="whatsapp", name="Malee"),
+        "course": world.person("TH", channel="telegram"),
+        "finished": world.person("TH"),
+        "vietnam": world.person("VN", onboarded=False),
+        "no_consent": world.person("TH", consent=False, onboarded=False),
+        "stopped": world.person("TH", opted_out=True),
+    }
+    now = world.clock()
+    with Session(world.engine) as db, db.begin():
+        for name in ("practice", "finished"):
+            db.add(
+                Completion(
+                    person_id=world.person_id(people[name]),
+                    flow="tutorial",
+                    first_at=now,
+                    last_at=now,
+                )
+            )
+        db.add(
+            HelpRequest(
+                person_id=world.person_id(people["practice"]), kind="practice_call", created_at=now
+            )
+        )
+    return people
+
+
+def test_the_list_has_the_country_s_people_who_need_help_most_urgent_first(world: World) -> None:
+    people = _setup(world)
+    champion = world.person("TH", role="champion")
+    shown = world.say(champion, "who needs help")
+    lines = shown.splitlines()
+    assert lines[0] == "They may need your help (most urgent first):"
+    assert lines[1].startswith("1. Somchai +66•••••") and lines[1].endswith(
+        ": asked for a practice call"
+    )
+    assert lines[2].startswith("2. Malee +66•••••") and lines[2].endswith(
+        ": has not finished signing up"
+    )
+    assert lines[3].startswith("3. Telegram +66•••••")
+    assert lines[3].endswith(": has not done the video call course")
+    assert lines[4] == "Reply 1-3"
+    assert people["practice"] not in shown  # numbers are masked in the list
+
+
+def test_the_secretariat_sees_every_country(world: World) -> None:
+    _setup(world)
+    secretariat = world.person("GH", role="secretariat")
+    with Session(world.engine) as db:
+        assert len(followups(db, None, world.clock())) == 4
+    assert "Reply 1-4" in world.say(secretariat, "who needs help")
+
+
+def test_marking_someone_helped_closes_their_request_for_two_weeks(world: World) -> None:
+    people = _setup(world)
+    champion = world.person("TH", role="champion")
+    world.say(champion, "who needs help")
+    detail = world.say(champion, "1")
+    assert detail.startswith(
+        f"Somchai, {people['practice']}: asked for a practice call. Did you help them?"
+    )
+    assert "off the list for 2 weeks" in world.choose(champion, "helped")
+    shown = world.choose(champion, "more")
+    assert "Somchai" not in shown and "Reply 1-2" in shown
+    with Session(world.engine) as db:
+        requests = db.exec(select(HelpRequest).order_by(HelpRequest.id)).all()  # type: ignore[arg-type]
+        (entry,) = db.exec(select(AuditEntry).where(AuditEntry.action == "helped")).all()
+    assert all(r.handled_at is not None for r in requests)
+    assert {r.kind for r in requests} == {"practice_call", "followup"}
+    assert entry.target == f"person:{world.person_id(people['practice'])}"
+    world.clock.advance(seconds=(QUIET + timedelta(hours=1)).total_seconds())
+    with Session(world.engine) as db:
+        names = [i.fields["name"] for i in followups(db, "TH", world.clock())]
+    assert "Somchai" not in names  # the practice call is handled; the course is done
+
+
+def test_nobody_to_help(lite: World) -> None:
+    champion = lite.person("TH", role="champion")
+    assert "Nobody needs help right now." in lite.say(champion, "who needs help")
+
+
+def test_a_champion_cannot_mark_someone_of_another_country(world: World) -> None:
+    people = _setup(world)
+    champion = world.person("TH", role="champion")
+    me_id, target = world.person_id(champion), str(world.person_id(people["vietnam"]))
+    with Session(world.engine) as db, db.begin():
+        me = db.get(Person, me_id)
+        assert me is not None
+        apply_submit(db, me, Submit("helped", {}, target), world.clock(), None)
+    with Session(world.engine) as db:
+        assert db.exec(select(HelpRequest).where(HelpRequest.kind == "followup")).first() is None
+        (entry,) = db.exec(select(AuditEntry).where(AuditEntry.action == "refused")).all()
+    assert entry.target == f"person:{target}"
