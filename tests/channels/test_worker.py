@@ -66,3 +66,37 @@ async def test_two_workers_one_scheduler(tmp_path: Path, sqlite_engine: Engine) 
     lock = SchedulerLock(sqlite_engine)
     assert lock.acquire()  # released on stop
     lock.release()
+
+
+async def test_the_worker_queues_and_sends_a_confirmed_broadcast(
+    tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.storage.models import Broadcast
+
+    with Session(sqlite_engine) as db, db.begin():
+        for number in ("+233241234561", "+233241234562"):
+            person = Person(
+                phone=number, language="en", country="GH", consent_at=datetime.now(UTC)
+            )
+            db.add(person)
+            db.flush()
+            assert person.id is not None
+            db.add(Contact(person_id=person.id, channel="sms", address=number))
+        db.add(Broadcast(country="GH", audience="all", text="The national call is on Friday."))
+    with FakeTwilio() as fake:
+        stop = asyncio.Event()
+        settings = settings_for(
+            fake, tmp_path, database_url=str(sqlite_engine.url), broadcast_poll_seconds=0.1
+        )
+        worker = asyncio.create_task(run_worker(settings, stop=stop))
+        for _ in range(200):
+            if len(fake.created) == 2:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(worker, timeout=10)
+        assert sorted(r.to for r in fake.created) == ["+233241234561", "+233241234562"]
+    with Session(sqlite_engine) as db:
+        assert db.exec(select(Broadcast.status)).one() == "queued"
