@@ -55,6 +55,9 @@ class SendResult:
     error: str | None = None
     retry_after: float | None = None  # seconds the provider asked us to wait
     payload_update: dict[str, Any] | None = None  # how to send it next time (e.g. a template)
+    # The request may have reached the provider (a 5xx, a timeout after sending): before a
+    # retry, the sender checks whether the message exists, so nobody gets it twice.
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ class Envelope:
     kind: str = "reply"
     phone: str | None = None  # the person's number, for an SMS fallback
     last_inbound_at: datetime | None = None  # WhatsApp's 24-hour window starts here
+    # An earlier attempt may have gone out (its sender died, or the provider's answer was
+    # ambiguous): a sender that can ask the provider checks before sending again.
+    uncertain: bool = False
+    first_tried_at: datetime | None = None  # the row's creation: where to look from
 
 
 class Sender(Protocol):

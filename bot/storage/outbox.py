@@ -26,6 +26,8 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
 # Kinds the person did not ask for: never sent after they opted out.
 UNSOLICITED = ("reminder", "broadcast")
+# Payload flag: an earlier attempt may have reached the provider (see Envelope.uncertain).
+UNCERTAIN = "uncertain"
 
 
 def enqueue_reply(
@@ -127,7 +129,7 @@ def claim(
         sa.and_(col(table.status) == "sending", col(table.claimed_until) < now),
     )
     pick = (
-        select(col(table.id))
+        select(col(table.id), col(table.status))
         .where(due, col(table.channel).in_(channels))
         .order_by(col(table.priority), col(table.id))
         .limit(limit)
@@ -135,29 +137,41 @@ def claim(
     )
     if contact_ids is not None:
         pick = pick.where(col(table.contact_id).in_(contact_ids))
-    claimed_ids = db.exec(
+    # Select, then update the same rows: the rows are locked (PostgreSQL) or the database is
+    # (SQLite, BEGIN IMMEDIATE) until commit, and we learn which were still "sending": their
+    # dispatcher died mid-send, so the message may already be out.
+    picked = db.exec(pick).all()
+    if not picked:
+        return []
+    abandoned = {row_id for row_id, status in picked if status == "sending"}
+    ids = [row_id for row_id, _ in picked]
+    db.exec(
         sa.update(table)
-        .where(col(table.id).in_(pick.scalar_subquery()))
+        .where(col(table.id).in_(ids))
         .values(
             status="sending",
             claimed_until=now + lease,
             attempts=table.attempts + 1,
             updated_at=now,
         )
-        .returning(col(table.id))
-    ).all()
-    if not claimed_ids:
-        return []
+    )
     rows = db.exec(
         select(table, Contact, Person)
         .join(Contact, col(Contact.id) == table.contact_id)
         .join(Person, col(Person.id) == Contact.person_id)
-        .where(col(table.id).in_([i for (i,) in claimed_ids]))
+        .where(col(table.id).in_(ids))
         .order_by(col(table.priority), col(table.id))
+        .execution_options(populate_existing=True)
     ).all()
     declined = _declined_reminders(db, [(m, p) for m, _, p in rows if m.kind == "reminder"])
     return [
-        _claimed(message, contact, person, _skip_reason(message, contact, person, now, declined))
+        _claimed(
+            message,
+            contact,
+            person,
+            _skip_reason(message, contact, person, now, declined),
+            uncertain=message.id in abandoned or bool(message.payload.get(UNCERTAIN)),
+        )
         for message, contact, person in rows
     ]
 
@@ -200,7 +214,11 @@ def _skip_reason(
 
 
 def _claimed(
-    message: OutboundMessage, contact: Contact, person: Person, skip: str | None
+    message: OutboundMessage,
+    contact: Contact,
+    person: Person,
+    skip: str | None,
+    uncertain: bool = False,
 ) -> Claimed:
     assert message.id is not None and contact.id is not None and person.id is not None
     envelope = Envelope(
@@ -213,6 +231,8 @@ def _claimed(
         kind=message.kind,
         phone=person.phone,
         last_inbound_at=contact.last_inbound_at,
+        uncertain=uncertain,
+        first_tried_at=message.created_at,
     )
     return Claimed(envelope, contact.id, person.id, message.kind, message.attempts, skip)
 
@@ -242,6 +262,8 @@ def record(
         wait = max(result.retry_after or 0.0, backoff(claimed.attempts))
         message.status, message.error = "queued", result.error
         message.next_attempt_at = now + timedelta(seconds=wait)
+        if result.ambiguous:
+            message.payload = {**message.payload, UNCERTAIN: True}
     elif result.outcome == "held":
         message.status, message.error = "held", result.error
     else:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -20,6 +22,9 @@ from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
 STATUS_PATH = "/twilio/status"
+# How far back an uncertain message is looked for: its row's age, plus clock differences.
+LOOKBACK = 20
+LOOKBACK_MARGIN = timedelta(minutes=2)
 MEDIA_PATH = "/media"
 
 
@@ -45,16 +50,48 @@ class TwilioSender:
         )
         if route.route == "hold":
             return SendResult("held", error=route.reason)
+        if envelope.uncertain:
+            try:
+                earlier = await self._earlier_copy(envelope, route.params)
+            except (TwilioRestException, TimeoutError, aiohttp.ClientError) as error:
+                # Not knowing whether it went out, we do not send it again yet.
+                reason = f"twilio: cannot check an earlier attempt ({type(error).__name__})"
+                return SendResult("retry", error=reason, ambiguous=True)
+            if earlier is not None:
+                log.info("message %s: an earlier attempt went out as %s", envelope.id, earlier)
+                return SendResult("sent", provider_id=earlier)
         await self.limiter.acquire()
         try:
             message = await self.client.get().messages.create_async(**route.params)
         except TwilioRestException as error:
-            return result_for(error.code, error.status, error.msg)
-        except (TimeoutError, aiohttp.ClientError) as error:
+            result = result_for(error.code, error.status, error.msg)
+            # A 5xx may come after Twilio created the message: check before trying again.
+            return replace(result, ambiguous=error.status >= 500)
+        except aiohttp.ClientConnectorError as error:  # never reached Twilio
             return SendResult("retry", error=f"twilio network: {type(error).__name__}")
+        except (TimeoutError, aiohttp.ClientError) as error:
+            return SendResult(
+                "retry", error=f"twilio network: {type(error).__name__}", ambiguous=True
+            )
         if route.reason:
             log.info("message %s: %s", envelope.id, route.reason)
         return SendResult("sent", provider_id=message.sid)
+
+    async def _earlier_copy(self, envelope: Envelope, params: dict[str, Any]) -> str | None:
+        """The SID of this very message if an earlier attempt created it: the same text to the
+        same address since the row was written (Twilio lists the newest first)."""
+        since = (envelope.first_tried_at or self.clock()) - LOOKBACK_MARGIN
+        text = envelope.text.strip()
+        recent = await self.client.get().messages.list_async(to=params["to"], limit=LOOKBACK)
+        for message in recent:
+            created = message.date_created
+            if created is not None and created < since:
+                break
+            body = (message.body or "").strip()
+            # A template's body is the approved text around ours, so ours is inside it.
+            if body == text or ("content_sid" in params and text and text in body):
+                return str(message.sid)
+        return None
 
     def _media_url(self, envelope: Envelope) -> str | None:
         """Twilio fetches attached files from us: a signed link to the stored document."""
