@@ -34,6 +34,10 @@ lint: install-test
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
 
+# Every benchmark in bench/, one after the other (takes many minutes; PostgreSQL as for tests).
+bench: install-test
+	$(BIN)/python bench/run_all.py
+
 # After changing a user-facing string: extract, merge into every catalog, then translate.
 messages: install-test
 	$(BIN)/bot i18n update
