@@ -31,6 +31,7 @@ import asyncio
 import itertools
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -38,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,7 +228,9 @@ def measure(name: str, server: Server, args: argparse.Namespace) -> Figures:
     warm = asyncio.run(closed_loop(url, lanes, warmup=0, seconds=args.warmup, check=twiml))
     traffic.signed_late = 0
     prepared = math.ceil(HEADROOM * warm.rate * (args.seconds + RECONNECT_SECONDS))
-    lanes = [traffic.lane(i, prepared // args.concurrency + 1) for i in range(args.concurrency)]
+    # Lanes go at nearly the same pace; one more conversation each absorbs the difference.
+    per_lane = math.ceil(prepared / args.concurrency) + len(SCRIPT)
+    lanes = [traffic.lane(i, per_lane) for i in range(args.concurrency)]
     peak = asyncio.run(
         closed_loop(
             url,
@@ -244,6 +247,8 @@ def measure(name: str, server: Server, args: argparse.Namespace) -> Figures:
         f"p50 {ms(peak.percentile(0.5))}, p99 {ms(peak.percentile(0.99))} "
         f"({cpu(peak)}){late}"
     )
+    if not peak.completed:
+        raise RuntimeError(f"{name}: no request was answered 200 at peak")
     rate = peak.rate / 2
     requests = traffic.schedule(math.ceil(rate * (OPEN_WARMUP_SECONDS + args.seconds)), rate)
     half = asyncio.run(
@@ -331,11 +336,8 @@ def run_ours(
         prepare_database(env, folder)
         with uvicorn("bot.web:app", env, folder) as server:
             figures = measure(name, server, args)
-            log = server.log
         print(f"{name}: {stored(database_url, fake, figures.answered)}")
-    tail = log.read_text(errors="replace").strip()
-    if tail:
-        print(f"{name}: the server logged (last lines):\n{indent(tail[-3000:])}")
+    print_log(name, server.log)
     ratio = figures.peak.rate / baseline.peak.rate
     p99 = figures.half.percentile(0.99)
     print(
@@ -347,13 +349,22 @@ def run_ours(
 
 def run_baseline(args: argparse.Namespace, folder: Path) -> Figures:
     with uvicorn("baseline_app:app", os.environ, folder, app_dir=ROOT / "bench") as server:
-        return measure("baseline", server, args)
+        figures = measure("baseline", server, args)
+    print_log("baseline", server.log)
+    return figures
+
+
+def print_log(name: str, log: Path) -> None:
+    """Whatever the server logged at WARNING and above: normally nothing."""
+    tail = log.read_text(errors="replace").strip()
+    if tail:
+        print(f"{name}: the server logged (last lines):\n{indent(tail[-3000:])}")
 
 
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """A fresh schema, given to our app through the URL (libpq `options`), dropped after."""
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    schema = f"bench_webhook_{uuid.uuid4().hex[:8]}"
     admin = make_engine(POSTGRES)
     with admin.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -383,10 +394,6 @@ def indent(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.splitlines())
 
 
-def each_database(choice: str) -> Sequence[str]:
-    return {"both": ("sqlite", "postgres")}.get(choice, (choice,))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -396,27 +403,23 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="connections at peak")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds, before the peak")
     args = parser.parse_args()
+    # A plain `kill` must still run the finally blocks that stop the servers and drop the schema.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     python = sys.version.split()[0]
     print(
         f"webhook throughput: POST {MESSAGES_PATH}, uvicorn with 1 worker, {args.concurrency} "
         f"connections at peak, {args.seconds:g} s per phase, Python {python}, "
         f"{os.cpu_count()} cores"
     )
-    runs: dict[str, Callable[[Figures, Path], None]] = {
-        "sqlite": lambda base, folder: run_ours(
-            "ours on SQLite (WAL)", f"sqlite:///{folder / 'bench.db'}", args, base, folder
-        ),
-        "postgres": lambda base, folder: run_postgres(args, base, folder),
-    }
-    with tempfile.TemporaryDirectory(prefix="webhook-bench-") as folder:
-        baseline = run_baseline(args, Path(folder))
-        for database in each_database(args.database):
-            runs[database](baseline, Path(folder))
-
-
-def run_postgres(args: argparse.Namespace, baseline: Figures, folder: Path) -> None:
-    with postgres_schema() as url:
-        run_ours("ours on PostgreSQL", url, args, baseline, folder)
+    with tempfile.TemporaryDirectory(prefix="webhook-bench-") as name:
+        folder = Path(name)
+        baseline = run_baseline(args, folder)
+        if args.database in ("sqlite", "both"):
+            sqlite = f"sqlite:///{folder / 'bench.db'}"
+            run_ours("ours on SQLite (WAL)", sqlite, args, baseline, folder)
+        if args.database in ("postgres", "both"):
+            with postgres_schema() as url:
+                run_ours("ours on PostgreSQL", url, args, baseline, folder)
 
 
 if __name__ == "__main__":

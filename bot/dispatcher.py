@@ -10,13 +10,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import groupby
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.channels.base import Sender, SendResult
+from bot.channels.base import Sender, SendResult, wait_turn
 from bot.phones import mask
 from bot.storage import outbox
 from bot.storage.models import utcnow
@@ -88,6 +89,16 @@ class Dispatcher:
             return "skipped", None
         sender = self.senders[claimed.envelope.channel]
         async with slots:
+            await wait_turn(sender, claimed.envelope)
+            if claimed.kind in outbox.UNSOLICITED:
+                # The wait may be long (bulk at the provider's pace): STOP may have come.
+                reason = await asyncio.to_thread(self._unwanted_now, claimed)
+                if reason is not None:
+                    skipped = replace(claimed, skip_reason=reason)
+                    await asyncio.to_thread(
+                        self._write, lambda db: outbox.skip(db, skipped, self.clock())
+                    )
+                    return "skipped", None
             try:
                 result = await sender.send(claimed.envelope)
             except Exception as error:  # a sender bug or an unmapped provider error
@@ -102,6 +113,10 @@ class Dispatcher:
             status,
         )
         return status, retry_at
+
+    def _unwanted_now(self, claimed: outbox.Claimed) -> str | None:
+        with Session(self.engine) as db:
+            return outbox.unwanted_now(db, claimed)
 
     def _record(self, claimed: outbox.Claimed, result: SendResult) -> tuple[str, datetime | None]:
         with Session(self.engine) as db, db.begin():

@@ -81,3 +81,13 @@ class Envelope:
 
 class Sender(Protocol):
     async def send(self, envelope: Envelope) -> SendResult: ...
+
+
+async def wait_turn(sender: Sender, envelope: Envelope) -> None:
+    """Wait for the sender's pace to allow this message (senders that pace have `ready`).
+
+    The dispatcher waits here, not inside `send`, so that it can look once more at the
+    recipient after the wait: someone who sent STOP meanwhile gets nothing."""
+    ready = getattr(sender, "ready", None)
+    if ready is not None:
+        await ready(envelope)

@@ -237,6 +237,23 @@ def _claimed(
     return Claimed(envelope, contact.id, person.id, message.kind, message.attempts, skip)
 
 
+def unwanted_now(db: Session, claimed: Claimed) -> str | None:
+    """Why an unsolicited message must not go after all: checked again right before sending."""
+    row = db.exec(
+        select(Person.opted_out_at, Contact.unreachable_at)
+        .join(Contact, col(Contact.person_id) == col(Person.id))
+        .where(Contact.id == claimed.contact_id)
+    ).first()
+    if row is None:
+        return "contact gone"
+    opted_out_at, unreachable_at = row
+    if opted_out_at is not None:
+        return "opted out"
+    if unreachable_at is not None:
+        return "unreachable"
+    return None
+
+
 def backoff(attempts: int) -> float:
     return float(min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
 

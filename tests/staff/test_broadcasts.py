@@ -257,6 +257,7 @@ def test_the_delivery_report_tells_what_happened(world: World) -> None:
     _broadcast(world, champion)
     world.choose(champion, "send")
     assert "getting ready to send" in world.say(champion, "report")
+    world.dispatch()  # the champion's own answers first: the scripts below are for the bulk
     expand_pending(world.engine, world.clock())
     world.senders["sms"] = FakeSender(
         [SendResult("unreachable", error="sms: invalid phone number")]

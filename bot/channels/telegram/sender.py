@@ -42,10 +42,13 @@ class TelegramSender:
         self.handle = handle
         self.limiter = limiter
 
+    async def ready(self, envelope: Envelope) -> None:
+        """The pace: overall, and per chat (the dispatcher waits here before `send`)."""
+        await self.limiter.acquire(envelope.address)
+
     async def send(self, envelope: Envelope) -> SendResult:
         try:
             bot = await self.handle.ready()
-            await self.limiter.acquire(envelope.address)
             document = envelope.payload.get("document")
             if document:
                 message = await bot.send_document(

@@ -41,6 +41,10 @@ class TwilioSender:
         self.limiter = limiter
         self.clock = clock
 
+    async def ready(self, envelope: Envelope) -> None:
+        """The pace (the dispatcher waits here before `send`)."""
+        await self.limiter.acquire()
+
     async def send(self, envelope: Envelope) -> SendResult:
         media = self._media_url(envelope)
         if envelope.payload.get("document") and media is None:
@@ -60,7 +64,6 @@ class TwilioSender:
             if earlier is not None:
                 log.info("message %s: an earlier attempt went out as %s", envelope.id, earlier)
                 return SendResult("sent", provider_id=earlier)
-        await self.limiter.acquire()
         try:
             message = await self.client.get().messages.create_async(**route.params)
         except TwilioRestException as error:
