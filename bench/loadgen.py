@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -59,6 +60,7 @@ class Result:
     inline: int = 0
     server_cpu: float | None = None  # share of one core, over the measured window
     client_cpu: float = 0.0
+    others_cpu: float | None = None  # cores used by every other process on the machine
     max_lag: float = 0.0  # open loop: how late the generator sent a request (s)
 
     @property
@@ -119,8 +121,17 @@ def _session(connections: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds spent on anything but idle, all cores together, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait; guest time is already in user
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 class _CpuWindow:
-    """CPU used by the server and by this process between start() and stop()."""
+    """CPU used by the server, by this process and by everything else, between start() and
+    stop(): on a shared machine, other work changes the figures and must be seen."""
 
     def __init__(self, probe: CpuProbe | None) -> None:
         self.probe = probe
@@ -129,12 +140,15 @@ class _CpuWindow:
         self.wall = time.perf_counter()
         self.client = time.process_time()
         self.server = self.probe() if self.probe else 0.0
+        self.machine = machine_busy_seconds()
 
     def stop(self, result: Result) -> None:
         wall = time.perf_counter() - self.wall
         result.client_cpu = (time.process_time() - self.client) / wall
+        machine = (machine_busy_seconds() - self.machine) / wall
         if self.probe:
             result.server_cpu = (self.probe() - self.server) / wall
+            result.others_cpu = max(machine - result.server_cpu - result.client_cpu, 0.0)
 
 
 async def closed_loop(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +43,7 @@ from bot.storage.people import (
 from bot.storage.privacy import forget_contact_after
 from bot.storage.statements import statement_facts
 from bot.storage.views import resolve_views
-from bot.text import Normalised, is_unicode_burmese, normalise
+from bot.text import Normalised, is_unicode_burmese, normalise, plain_field
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class Pipeline:
     def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
         """Store the message and its answer. With `inline`, a short answer (at most
         INLINE_MAX_PARTS parts) is recorded as sent: the caller returns it in its response."""
+        inbound = _plain(inbound)
         normalised = normalise(inbound.text, self.max_input_chars)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -197,6 +198,20 @@ class Pipeline:
             # A flow bug must cost the user one apology, not a stack trace or a stuck session.
             log.exception("the engine failed for person %s; resetting the conversation", person.id)
             return Turn(State(), (SendText(texts.something_went_wrong()),))
+
+
+def _plain(inbound: InboundMessage) -> InboundMessage:
+    """Whatever a provider sends, no control character reaches the database (the text itself
+    is cleaned by `normalise`)."""
+    return replace(
+        inbound,
+        address=plain_field(inbound.address) or "",
+        dedupe_key=plain_field(inbound.dedupe_key) or "",
+        phone=plain_field(inbound.phone),
+        media_url=plain_field(inbound.media_url),
+        display_name=plain_field(inbound.display_name),
+        language_hint=plain_field(inbound.language_hint),
+    )
 
 
 def _seen(db: Session, inbound: InboundMessage) -> bool:

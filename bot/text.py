@@ -97,6 +97,16 @@ def clean(text: str) -> str:
     return text.strip().strip(_EDGE_JOINERS).strip()
 
 
+# C0 controls but tab and line breaks: PostgreSQL refuses NUL in text, and none of them is
+# ever meant in a name, an address or a link a provider sends us.
+_CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 13)] + [127])
+
+
+def plain_field(value: str | None) -> str | None:
+    """A provider-given field (display name, media link, ids) without control characters."""
+    return value.translate(_CONTROLS) if value is not None else None
+
+
 def read_number(text: str) -> int | None:
     """The text as a whole number in any script, or None."""
     inner = _NUMBER_DECORATION.match(text)

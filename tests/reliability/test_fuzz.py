@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
@@ -97,6 +97,9 @@ def _answered_once(client: Client, key: str) -> bool:
         field_value,
         max_size=3,
     ),
+)
+@example(  # found by this test: PostgreSQL refuses NUL in text
+    sender="+66812345678", body="a\x00b", extra={"ProfileName": "Ama\x00", "MediaUrl0": "\x00"}
 )
 def test_signed_twilio_forms(
     client: Client,
