@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
+
+BUSY_SECONDS = 10  # how long a SQLite writer waits for another before giving up
 
 
 def normalise_url(url: str) -> str:
@@ -37,15 +40,32 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         cursor.close()
+
+    # One transaction at a time within the process, handed over in turn: SQLite's own
+    # busy handler polls with growing sleeps, so under load a waiting writer could sleep
+    # for seconds while the lock sat free. Other processes still meet BEGIN IMMEDIATE.
+    turn = threading.RLock()
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        held = turn.acquire(timeout=BUSY_SECONDS)
+        connection.info["turn"] = held
         # Take the write lock up front: two turns that both read then write would otherwise
         # deadlock on the lock upgrade and one would fail with "database is locked".
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            _give_turn(connection)
+            raise
 
+    def _give_turn(connection: Any) -> None:
+        if connection.info.pop("turn", False):
+            turn.release()
+
+    sa.event.listen(engine, "commit", _give_turn)
+    sa.event.listen(engine, "rollback", _give_turn)
     return engine
 
 
