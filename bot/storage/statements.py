@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,11 +24,51 @@ def latest(db: Session, person_id: int) -> StatementVersion | None:
     ).first()
 
 
+FACTS = (
+    "statement_open",
+    "statement_has_deadline",
+    "statement_deadline",
+    "statement_submitted",
+    "statement_submitted_at",
+    "statement_text",
+    "statement_answers",
+)
+
+
+class StatementFacts(Mapping[str, Any]):
+    """What the statement flow branches on and shows, read from the database on first use:
+    most turns never look, and this saves them a query."""
+
+    def __init__(
+        self, db: Session, person_id: int, now: datetime, deadline: datetime | None
+    ) -> None:
+        self._db, self._person_id, self._now, self._deadline = db, person_id, now, deadline
+        self._found: dict[str, Any] | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        if self._found is None:
+            self._found = _facts(latest(self._db, self._person_id), self._now, self._deadline)
+        return self._found[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in FACTS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FACTS)
+
+    def __len__(self) -> int:
+        return len(FACTS)
+
+
 def statement_facts(
     db: Session, person_id: int, now: datetime, deadline: datetime | None
+) -> StatementFacts:
+    return StatementFacts(db, person_id, now, deadline)
+
+
+def _facts(
+    last: StatementVersion | None, now: datetime, deadline: datetime | None
 ) -> dict[str, Any]:
-    """What the statement flow branches on and shows."""
-    last = latest(db, person_id)
     return {
         "statement_open": deadline is None or now < deadline,
         "statement_has_deadline": deadline is not None,
