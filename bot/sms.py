@@ -25,15 +25,27 @@ class Segments:
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in _GSM7 for ch in text)
+    return _GSM7.issuperset(text)
 
 
 def segments(text: str) -> Segments:
-    if is_gsm7(text):
+    # Counted on every answer we store: set operations and counts, not a loop per character,
+    # unless a two-unit character (GSM escape, surrogate pair) could straddle two parts.
+    gsm7 = is_gsm7(text)
+    if gsm7:
+        units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
+        single, part = 160, 153
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, part = 70, 67
+    if units == len(text) or units <= single:
+        count = (1 if units else 0) if units <= single else -(-units // part)
+        return Segments("GSM-7" if gsm7 else "UCS-2", units, count)
+    if gsm7:
         sizes = [2 if ch in GSM7_EXTENSION else 1 for ch in text]
-        return Segments("GSM-7", sum(sizes), _pack(sizes, single=160, part=153))
-    sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
-    return Segments("UCS-2", sum(sizes), _pack(sizes, single=70, part=67))
+    else:
+        sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+    return Segments("GSM-7" if gsm7 else "UCS-2", units, _pack(sizes, single, part))
 
 
 def _pack(sizes: list[int], single: int, part: int) -> int:

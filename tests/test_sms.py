@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.sms import cheaper, is_gsm7, segments
+from bot.sms import GSM7_BASIC, GSM7_EXTENSION, Segments, _pack, cheaper, is_gsm7, segments
 
 
 @pytest.mark.parametrize(
@@ -42,3 +44,18 @@ def test_typography_is_made_plain_only_when_that_saves_the_gsm_alphabet() -> Non
     assert is_gsm7(cheaper("Kwame’s call – 6:00 am"))
     # ô keeps the text in UCS-2 anyway, so the typography stays as written.
     assert cheaper("Côte d’Ivoire – 6:00") == "Côte d’Ivoire – 6:00"
+
+
+def _counted_one_by_one(text: str) -> Segments:
+    """The plain definition, character by character: the fast path must agree with it."""
+    if all(ch in GSM7_BASIC + GSM7_EXTENSION for ch in text):
+        sizes = [2 if ch in GSM7_EXTENSION else 1 for ch in text]
+        return Segments("GSM-7", sum(sizes), _pack(sizes, single=160, part=153))
+    sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+    return Segments("UCS-2", sum(sizes), _pack(sizes, single=70, part=67))
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from([*"abc €{}ก😀é\n"]) | st.characters(), max_size=400))
+def test_fast_counting_agrees_with_counting_one_by_one(text: str) -> None:
+    assert segments(text) == _counted_one_by_one(text)

@@ -33,23 +33,21 @@ class ContentCache:
 
     def collections(self, db: Session, person: Person, now: datetime) -> LazyData:
         events, resolutions = self._current(db)
-        ready = {
-            "events": tuple(event_item(e, person) for e in upcoming(events, person.country, now)),
-            "resolutions": tuple(resolution_item(r) for r in resolutions),
+        # Built when a flow reads them: menus, onboarding and the course never do.
+        later: dict[str, Loader] = {
+            "events": lambda: [
+                event_item(e, person) for e in upcoming(events, person.country, now)
+            ],
+            "resolutions": lambda: [resolution_item(r) for r in resolutions],
         }
-        if person.role == "smallholder":
-            return LazyData(ready, {})
-        # A champion works with their own country; the Secretariat with all of them.
-        country = person.role_country if person.role == "champion" else None
-        return LazyData(
-            ready,
-            {
-                "broadcast_events": lambda: [
-                    event_item(e, person) for e in upcoming_anywhere(events, country, now)
-                ],
-                "followups": lambda: followups(db, country, now),
-            },
-        )
+        if person.role != "smallholder":
+            # A champion works with their own country; the Secretariat with all of them.
+            country = person.role_country if person.role == "champion" else None
+            later["broadcast_events"] = lambda: [
+                event_item(e, person) for e in upcoming_anywhere(events, country, now)
+            ]
+            later["followups"] = lambda: followups(db, country, now)
+        return LazyData({}, later)
 
     def invalidate(self) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
 from bot.engine.events import (
@@ -99,9 +100,11 @@ def request_help(db: Session, person_id: int, kind: str, now: datetime) -> None:
 
 
 def complete(db: Session, person_id: int, flow: str, now: datetime) -> None:
-    done = db.get(Completion, (person_id, flow))
-    if done is None:
-        db.add(Completion(person_id=person_id, flow=flow, first_at=now, last_at=now))
-    else:
-        done.last_at = now
-        db.add(done)
+    """First and last completion of a flow, in one statement (half of all turns end a flow)."""
+    table = Completion.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    db.exec(
+        insert(table)
+        .values(person_id=person_id, flow=flow, first_at=now, last_at=now)
+        .on_conflict_do_update(index_elements=["person_id", "flow"], set_={"last_at": now})
+    )
