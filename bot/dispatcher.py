@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.channels.base import Sender, SendResult, wait_turn
 from bot.phones import mask
 from bot.storage import outbox
+from bot.storage.db import READ_ONLY
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,11 @@ class Dispatcher:
             await wait_turn(sender, claimed.envelope)
             if claimed.kind in outbox.UNSOLICITED:
                 # The wait may be long (bulk at the provider's pace): STOP may have come.
-                reason = await asyncio.to_thread(self._unwanted_now, claimed)
+                reason = (
+                    self._unwanted_now(claimed)  # a SQLite read never waits: no thread hop
+                    if self.engine.dialect.name == "sqlite"
+                    else await asyncio.to_thread(self._unwanted_now, claimed)
+                )
                 if reason is not None:
                     skipped = replace(claimed, skip_reason=reason)
                     await asyncio.to_thread(
@@ -115,8 +120,8 @@ class Dispatcher:
         return status, retry_at
 
     def _unwanted_now(self, claimed: outbox.Claimed) -> str | None:
-        with Session(self.engine) as db:
-            return outbox.unwanted_now(db, claimed)
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            return outbox.unwanted_now(connection, claimed.contact_id)
 
     def _record(self, claimed: outbox.Claimed, result: SendResult) -> tuple[str, datetime | None]:
         with Session(self.engine) as db, db.begin():

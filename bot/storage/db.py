@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 BUSY_SECONDS = 10  # how long a SQLite writer waits for another before giving up
+# Execution option for a connection that only reads: no write lock taken on SQLite.
+READ_ONLY = "bot_read_only"
 
 
 def normalise_url(url: str) -> str:
@@ -50,6 +52,10 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A plain read: in WAL mode it never waits for writers, nor they for it.
+            connection.exec_driver_sql("BEGIN")
+            return
         held = turn.acquire(timeout=BUSY_SECONDS)
         connection.info["turn"] = held
         # Take the write lock up front: two turns that both read then write would otherwise
