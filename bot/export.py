@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,7 +157,30 @@ def to_xlsx(records: list[dict[str, Any]], tick: Callable[[], None] = lambda: No
     )
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue()
+    return _without_clock(buffer.getvalue())
+
+
+MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+CREATED = re.compile(rb"<dcterms:created[^>]*>([^<]*)</dcterms:created>")
+
+
+def _without_clock(xlsx: bytes) -> bytes:
+    """openpyxl stamps the zip entries and the "modified" property with the moment of
+    saving: the same data would give different files a second apart. Entries get one fixed
+    time, and "modified" the "created" we set (the latest statement's time)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == "docProps/core.xml":
+                created = CREATED.search(data)
+                if created:
+                    data = MODIFIED.sub(rb"\g<1>" + created.group(1) + rb"\g<2>", data)
+            fixed = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = entry.compress_type
+            fixed.external_attr = entry.external_attr
+            target.writestr(fixed, data)
+    return out.getvalue()
 
 
 def _header(sheet: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.channels.base import InboundMessage, capabilities
 from bot.engine import texts
@@ -30,7 +30,6 @@ from bot.storage.content import ContentCache
 from bot.storage.documents import documents_for
 from bot.storage.effects import apply_effects
 from bot.storage.models import Contact, Conversation, Person, utcnow
-from bot.storage.models import InboundMessage as InboundRow
 from bot.storage.outbox import enqueue_document, enqueue_reply
 from bot.storage.people import (
     apply_fields,
@@ -42,6 +41,14 @@ from bot.storage.people import (
 )
 from bot.storage.privacy import forget_contact_after
 from bot.storage.statements import statement_facts
+from bot.storage.turns import (
+    ContactRow,
+    ConversationRow,
+    insert_inbound,
+    known,
+    save_contact,
+    save_conversation,
+)
 from bot.storage.views import resolve_views
 from bot.text import Normalised, is_unicode_burmese, normalise, plain_field
 
@@ -116,37 +123,32 @@ class Pipeline:
         now: datetime,
         inline: bool,
     ) -> Handled:
-        # A redelivered message is caught by the unique key when its row is inserted: one
-        # query fewer on every turn, and a duplicate costs only its rolled-back transaction.
-        contact, person, conversation = _known(db, inbound)
-        if contact is None:
-            contact = find_contact(db, inbound.channel, inbound.address) or create_contact(
-                db, inbound, now
-            )
-        assert contact.id is not None
-        inbound_row = InboundRow(
-            contact_id=contact.id,
-            channel=inbound.channel,
-            dedupe_key=inbound.dedupe_key,
-            text=normalised.text[: self.max_input_chars * 2],
-            media_url=inbound.media_url,
-            received_at=now,
+        found = known(db, inbound.channel, inbound.address)
+        contact: Contact | ContactRow
+        conversation: Conversation | ConversationRow
+        if found is not None and found[1].forgotten_at is None:
+            contact, person, conversation = found  # the usual case: Core statements
+        else:
+            contact, person, conversation = self._first_or_unusual(db, inbound, now)
+        assert contact.id is not None and person.id is not None
+        # The insert is the duplicate check: a redelivered message finds its own row there.
+        inbound_id = insert_inbound(
+            db,
+            {
+                "contact_id": contact.id,
+                "channel": inbound.channel,
+                "dedupe_key": inbound.dedupe_key,
+                "text": normalised.text[: self.max_input_chars * 2],
+                "media_url": inbound.media_url,
+                "received_at": now,
+            },
         )
-        db.add(inbound_row)
-        try:
-            db.flush()
-        except IntegrityError:
-            raise _Duplicate from None  # the same message, committed by a concurrent request
+        if inbound_id is None:
+            raise _Duplicate
         _touch(contact, inbound, now)
-        if person is None:
-            person = db.get(Person, contact.person_id, with_for_update=True)
-        assert person is not None
-        if person.forgotten_at is not None:
-            # They erased their data and wrote again before this address was let go.
-            person, conversation = start_over(db, contact, inbound, now), None
-        assert person.id is not None
+        if isinstance(contact, ContactRow):
+            save_contact(db, contact)  # now: an erasure later in this turn has the last word
         _remember_script(person, normalised)
-        conversation = conversation or _conversation(db, person.id)
         inp = _input(inbound, normalised, conversation, self.max_input_chars)
         data = self.content.collections(db, person, now)
         facts = statement_facts(db, person.id, now, self.statement_deadline)
@@ -157,27 +159,48 @@ class Pipeline:
         apply_effects(db, person, events, now, inbound.channel, self.statement_deadline, contact.id)
         reply = render(events, reader, capabilities(inbound.channel))
         inline = inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
-        rows = enqueue_reply(db, contact, reply, inbound_row.id, now, inline) if reply else []
+        rows = enqueue_reply(db, contact, reply, inbound_id, now, inline) if reply else []
         for document in documents_for(db, person, events):
-            rows.append(enqueue_document(db, contact, document, inbound_row.id, now))
+            rows.append(enqueue_document(db, contact, document, inbound_id, now))
         if person.forgotten_at is not None:
             turn = Turn(State(), turn.events)  # no draft or answer survives an erasure
-            forget_contact_after(db, contact, rows)
+            forget_contact_after(db, contact.id, rows)
         _save(conversation, turn, reply, now)
-        db.add_all([contact, person, conversation])
+        if isinstance(conversation, ConversationRow):
+            save_conversation(db, conversation)
+        else:
+            db.add(conversation)
+        db.add(person)
         db.flush()
         return Handled(
             duplicate=False,
             contact_id=contact.id,
-            inbound_id=inbound_row.id,
-            outbound_ids=tuple(r.id for r in rows if r.id is not None),
+            inbound_id=inbound_id,
+            outbound_ids=tuple(r.id for r in rows),
             reply=reply,
             inline=inline,
         )
 
+    def _first_or_unusual(
+        self, db: Session, inbound: InboundMessage, now: datetime
+    ) -> tuple[Contact, Person, Conversation]:
+        """A first message, someone without a conversation yet, or someone who erased their
+        data and wrote again before their address was let go: the ORM path."""
+        contact = find_contact(db, inbound.channel, inbound.address) or create_contact(
+            db, inbound, now
+        )
+        person = db.get(Person, contact.person_id, with_for_update=True)
+        assert person is not None
+        if person.forgotten_at is not None:
+            person = start_over(db, contact, inbound, now)
+        assert person.id is not None
+        contact.person_id = person.id
+        db.add(contact)
+        return contact, person, _conversation(db, person.id)
+
     def _turn(
         self,
-        conversation: Conversation,
+        conversation: Conversation | ConversationRow,
         person: Person,
         inp: Input,
         now: datetime,
@@ -217,22 +240,7 @@ def _plain(inbound: InboundMessage) -> InboundMessage:
     )
 
 
-def _known(
-    db: Session, inbound: InboundMessage
-) -> tuple[Contact | None, Person | None, Conversation | None]:
-    """Someone who wrote before: their contact, person and conversation in one query, the
-    person and conversation locked for this turn (PostgreSQL) as two webhooks may race."""
-    found = db.exec(
-        select(Contact, Person, Conversation)
-        .join(Person, col(Person.id) == col(Contact.person_id))
-        .join(Conversation, col(Conversation.person_id) == col(Person.id))
-        .where(Contact.channel == inbound.channel, Contact.address == inbound.address)
-        .with_for_update(of=[Person, Conversation])
-    ).first()
-    return (found[0], found[1], found[2]) if found is not None else (None, None, None)
-
-
-def _touch(contact: Contact, inbound: InboundMessage, now: datetime) -> None:
+def _touch(contact: Contact | ContactRow, inbound: InboundMessage, now: datetime) -> None:
     contact.last_inbound_at = now
     contact.unreachable_at = contact.unreachable_reason = None  # they wrote: reachable again
     if inbound.display_name:
@@ -258,7 +266,10 @@ def _conversation(db: Session, person_id: int) -> Conversation:
 
 
 def _input(
-    inbound: InboundMessage, normalised: Normalised, conversation: Conversation, limit: int
+    inbound: InboundMessage,
+    normalised: Normalised,
+    conversation: Conversation | ConversationRow,
+    limit: int,
 ) -> Input:
     kind: InputKind
     if inbound.edited:
@@ -292,7 +303,9 @@ def _label_number(text: str, labels: list[str]) -> int | None:
     return next((i for i, label in enumerate(labels, 1) if fold(label) == folded), None)
 
 
-def _save(conversation: Conversation, turn: Turn, reply: Reply | None, now: datetime) -> None:
+def _save(
+    conversation: Conversation | ConversationRow, turn: Turn, reply: Reply | None, now: datetime
+) -> None:
     conversation.state = turn.state.to_json()
     conversation.flow = turn.state.flow
     conversation.flow_version = turn.state.version

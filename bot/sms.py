@@ -36,7 +36,7 @@ def segments(text: str) -> Segments:
         units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
         single, part = 160, 153
     else:
-        units = len(text.encode("utf-16-le")) // 2
+        units = len(text.encode("utf-16-le", "surrogatepass")) // 2
         single, part = 70, 67
     if units == len(text) or units <= single:
         count = (1 if units else 0) if units <= single else -(-units // part)

@@ -1,7 +1,8 @@
 """The outbox: messages are rows first, claimed by a dispatcher after commit, then marked.
 
-Claiming is one UPDATE ... RETURNING over a sub-select; on PostgreSQL the sub-select takes
-`FOR UPDATE SKIP LOCKED`, so several dispatchers never claim the same row.
+Claiming selects due rows with `FOR UPDATE SKIP LOCKED` (on PostgreSQL; SQLite takes the
+whole database for the transaction), then marks them: several dispatchers never claim the
+same row.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -30,20 +32,42 @@ UNSOLICITED = ("reminder", "broadcast")
 UNCERTAIN = "uncertain"
 
 
+class Addressed(Protocol):
+    """What queueing needs of a contact (an ORM Contact, or a turn's ContactRow)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def channel(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    status: str
+    payload: dict[str, Any]
+
+
+OUTBOX: sa.Table = OutboundMessage.__table__  # type: ignore[attr-defined]
+# Compiled once; the ids come back in the order the rows were given.
+_INSERT = sa.insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
+
+
 def enqueue_reply(
     db: Session,
-    contact: Contact,
+    contact: Addressed,
     reply: Reply,
     in_reply_to: int | None,
     now: datetime,
     inline: bool = False,
-) -> list[OutboundMessage]:
+) -> list[Queued]:
     """One row per provider message. `inline` rows are answered in the webhook response."""
     assert contact.id is not None
-    rows = []
+    rows: list[dict[str, Any]] = []
     last = len(reply.parts) - 1
     for index, part in enumerate(reply.parts):
-        payload: dict[str, object] = {"part": index, "parts": len(reply.parts)}
+        payload: dict[str, Any] = {"part": index, "parts": len(reply.parts)}
         if index == last:
             payload["buttons"] = list(reply.buttons)  # empty: take old buttons away
         if inline:
@@ -51,34 +75,33 @@ def enqueue_reply(
         if contact.channel == "sms":
             payload["segments"] = segments(part).count  # what this part costs
         rows.append(
-            OutboundMessage(
-                contact_id=contact.id,
-                channel=contact.channel,
-                kind="reply",
-                priority=REPLY_PRIORITY,
-                text=part,
-                payload=payload,
-                in_reply_to=in_reply_to,
-                status="sent" if inline else "queued",
-                attempts=1 if inline else 0,
-                sent_at=now if inline else None,
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
+            {
+                "contact_id": contact.id,
+                "channel": contact.channel,
+                "kind": "reply",
+                "priority": REPLY_PRIORITY,
+                "text": part,
+                "payload": payload,
+                "in_reply_to": in_reply_to,
+                "status": "sent" if inline else "queued",
+                "attempts": 1 if inline else 0,
+                "sent_at": now if inline else None,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
-    db.add_all(rows)
-    db.flush()
-    return rows
+    ids = db.connection().execute(_INSERT, rows).scalars().all()
+    return [Queued(i, row["status"], row["payload"]) for i, row in zip(ids, rows, strict=True)]
 
 
 def enqueue_document(
     db: Session,
-    contact: Contact,
+    contact: Addressed,
     document: Document,
     in_reply_to: int | None,
     now: datetime,
-) -> OutboundMessage:
+) -> Queued:
     """A file after the answer it belongs to; stored whole, so sending needs no lookup."""
     assert contact.id is not None
     row = OutboundMessage(
@@ -101,7 +124,8 @@ def enqueue_document(
     )
     db.add(row)
     db.flush()
-    return row
+    assert row.id is not None
+    return Queued(row.id, row.status, row.payload)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ The contact the person asked from keeps its address until the goodbye is sent (s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select
@@ -28,6 +30,9 @@ from bot.storage.models import (
     StatementVersion,
 )
 from bot.storage.statements import latest
+
+if TYPE_CHECKING:  # outbox imports this module: the goodbye's flag is ours
+    from bot.storage.outbox import Queued
 
 # Payload flag on the goodbye row: once it is sent (or given up), its contact is anonymised.
 FORGET_CONTACT = "forget_contact"
@@ -167,13 +172,15 @@ def anonymise_contact(db: Session, contact_id: int) -> None:
     db.add(contact)
 
 
-def forget_contact_after(db: Session, contact: Contact, rows: list[OutboundMessage]) -> None:
+def forget_contact_after(db: Session, contact_id: int, rows: Sequence[Queued]) -> None:
     """The goodbye is the last thing sent to this address: an answer given in the webhook
     response is already out, so the address goes now; otherwise once the last part is sent."""
-    assert contact.id is not None
     if not rows or all(row.status == "sent" for row in rows):
-        anonymise_contact(db, contact.id)
+        anonymise_contact(db, contact_id)
         return
     last = rows[-1]
-    last.payload = {**last.payload, FORGET_CONTACT: True}
-    db.add(last)
+    db.exec(
+        sa.update(OutboundMessage)
+        .where(col(OutboundMessage.id) == last.id)
+        .values(payload={**last.payload, FORGET_CONTACT: True})
+    )
