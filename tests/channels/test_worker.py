@@ -77,9 +77,7 @@ async def test_the_worker_queues_and_sends_a_confirmed_broadcast(
 
     with Session(sqlite_engine) as db, db.begin():
         for number in ("+233241234561", "+233241234562"):
-            person = Person(
-                phone=number, language="en", country="GH", consent_at=datetime.now(UTC)
-            )
+            person = Person(phone=number, language="en", country="GH", consent_at=datetime.now(UTC))
             db.add(person)
             db.flush()
             assert person.id is not None
