@@ -110,13 +110,13 @@ def broadcast(
     from rich.progress import Progress
 
     from bot.broadcasts.audience import Audience
-    from bot.broadcasts.expand import expand
+    from bot.broadcasts.expand import create, expand
     from bot.broadcasts.views import preview
     from bot.i18n.formatting import Reader
     from bot.phones import PROJECT_COUNTRIES
     from bot.render import to_text
-    from bot.storage.audit import CLI, audit
-    from bot.storage.models import Broadcast, utcnow
+    from bot.storage.audit import CLI
+    from bot.storage.models import utcnow
 
     if all_countries == bool(country):
         raise typer.BadParameter("give --country XX or --all, not both", param_hint="--country")
@@ -139,16 +139,7 @@ def broadcast(
         err.print("cancelled: nothing was sent")
         raise typer.Exit(1)
     with Session(engine, expire_on_commit=False) as db, db.begin():
-        row = Broadcast(
-            country=chosen.country,
-            audience=chosen.kind,
-            event_id=chosen.event_id,
-            text=text,
-            created_at=now,
-        )
-        db.add(row)
-        db.flush()
-        audit(db, CLI, "broadcast", f"broadcast:{row.id}", now, country=chosen.country)
+        row = create(db, chosen, text, CLI, now)
     assert row.id is not None
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("queueing", total=None)

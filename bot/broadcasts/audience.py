@@ -13,7 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.reminders.recipients import Recipient, one_contact_each, recipients
+from bot.reminders.recipients import (
+    RECIPIENT_COLUMNS,
+    Recipient,
+    one_contact_each,
+    recipients,
+)
 from bot.storage.models import Completion, Contact, Event, Person
 
 AUDIENCES = ("all", "not_tutorial", "event")
@@ -59,18 +64,8 @@ def reach(db: Session, audience: Audience) -> list[Recipient]:
 
 
 def _base(country: str | None) -> Any:  # a Core select of the recipient columns
-    columns = (
-        Person.id,
-        Person.language,
-        Person.country,
-        Person.timezone,
-        Person.zawgyi,
-        Contact.id,
-        Contact.channel,
-        Contact.last_inbound_at,
-    )
     query = (
-        sa.select(*(col(c) for c in columns))
+        sa.select(*RECIPIENT_COLUMNS)
         .join(Contact, col(Contact.person_id) == col(Person.id))
         .where(*_opted_in(), col(Contact.unreachable_at).is_(None))
     )

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from bot.broadcasts.audience import Audience, reach
 from bot.reminders.enqueue import insert_new
 from bot.reminders.recipients import Recipient
+from bot.storage.audit import audit
 from bot.storage.models import Broadcast, OutboundMessage, utcnow
 from bot.storage.outbox import BULK_PRIORITY
 
@@ -25,6 +26,33 @@ CHUNK = 5000
 # The same text to the same person this many times within LOOP_WINDOW is a loop, not news.
 LOOP_LIMIT = 3
 LOOP_WINDOW = timedelta(minutes=10)
+
+
+def create(
+    db: Session, audience: Audience, text: str, actor: str, now: datetime, by: int | None = None
+) -> Broadcast:
+    """A confirmed broadcast, pending until a worker (or the CLI) expands it; audited."""
+    broadcast = Broadcast(
+        created_by=by,
+        country=audience.country,
+        audience=audience.kind,
+        event_id=audience.event_id,
+        text=text,
+        created_at=now,
+    )
+    db.add(broadcast)
+    db.flush()
+    audit(
+        db,
+        actor,
+        "broadcast",
+        f"broadcast:{broadcast.id}",
+        now,
+        country=audience.country,
+        audience=audience.kind,
+        event=audience.event_id,
+    )
+    return broadcast
 
 
 def audience(broadcast: Broadcast) -> Audience:

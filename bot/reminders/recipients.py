@@ -24,6 +24,22 @@ class Recipient:
     zawgyi: bool
 
 
+# The columns `one_contact_each` reads, in its order.
+RECIPIENT_COLUMNS = tuple(
+    col(c)
+    for c in (
+        Person.id,
+        Person.language,
+        Person.country,
+        Person.timezone,
+        Person.zawgyi,
+        Contact.id,
+        Contact.channel,
+        Contact.last_inbound_at,
+    )
+)
+
+
 def recipients(db: Session, event: Event) -> list[Recipient]:
     """One reachable contact per person: the one they wrote from last."""
     choices = dict(
@@ -33,23 +49,9 @@ def recipients(db: Session, event: Event) -> list[Recipient]:
             )
         ).all()
     )
+    person_id, *rest = RECIPIENT_COLUMNS
     query = (
-        sa.select(
-            *(
-                col(column)
-                for column in (
-                    Person.id,
-                    Person.reminders,
-                    Person.language,
-                    Person.country,
-                    Person.timezone,
-                    Person.zawgyi,
-                    Contact.id,
-                    Contact.channel,
-                    Contact.last_inbound_at,
-                )
-            )
-        )
+        sa.select(person_id, col(Person.reminders), *rest)
         .join(Contact, col(Contact.person_id) == col(Person.id))
         .where(
             col(Person.consent_at).is_not(None),

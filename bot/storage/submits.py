@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.broadcasts.audience import audience_of
+from bot.broadcasts.expand import create
 from bot.engine.events import Refused, Submit
 from bot.storage.audit import audit, person_actor
 from bot.storage.followups import mark_helped
@@ -54,27 +55,7 @@ def queue_broadcast(
     if audience is None or not text:
         audit(db, person_actor(person.id), "refused", None, now, submit="broadcast")
         return None
-    broadcast = Broadcast(
-        created_by=person.id,
-        country=audience.country,
-        audience=audience.kind,
-        event_id=audience.event_id,
-        text=text,
-        created_at=now,
-    )
-    db.add(broadcast)
-    db.flush()
-    audit(
-        db,
-        person_actor(person.id),
-        "broadcast",
-        f"broadcast:{broadcast.id}",
-        now,
-        country=audience.country,
-        audience=audience.kind,
-        event=audience.event_id,
-    )
-    return broadcast
+    return create(db, audience, text, person_actor(person.id), now, by=person.id)
 
 
 def refused(db: Session, person: Person, event: Refused, now: datetime) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,3 +70,26 @@ async def running(settings: Settings) -> AsyncIterator[App]:
             await app.state.channels.close()
             app.state.engine.dispose()
             engine.dispose()
+
+
+def worker_process(
+    database_url: str, twilio: FakeTwilio, log: Path, **settings: str
+) -> subprocess.Popen[bytes]:
+    """`bot worker` as its own process, sending SMS to the fake Twilio; `settings` are more
+    environment variables. It runs in the log's folder: no .env there, the environment
+    alone configures it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": PUBLIC,
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_API_URL": twilio.url,
+        "TWILIO_SMS_FROM": OUR_SMS_NUMBER,
+        **settings,
+    }
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"], cwd=log.parent, env=env, stdout=out, stderr=out
+        )

@@ -7,11 +7,8 @@ sent is looked up at the provider first. Every recipient gets the broadcast exac
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,14 +19,21 @@ from sqlmodel import Session, func, select
 
 from bot.storage.db import make_engine
 from bot.storage.models import Broadcast, Contact, OutboundMessage, Person
-from tests.channels.twilio_helpers import OUR_SMS_NUMBER, PUBLIC
 from tests.conftest import FIXED_NOW
 from tests.fakes.twilio_api import FakeTwilio
+from tests.reliability.helpers import worker_process
 
 RECIPIENTS = 10_000
 KILLS = 4
 TEXT = "The GA is on 23 September. Join with the link we sent."
 ROOT = Path(__file__).resolve().parents[2]
+
+SETTINGS = {
+    "TWILIO_MAX_PER_SECOND": "2000",
+    "DISPATCH_LEASE_SECONDS": "5",
+    "BROADCAST_POLL_SECONDS": "0.2",
+    "LOG_LEVEL": "WARNING",
+}
 
 
 def _population(database_url: str) -> None:
@@ -61,31 +65,6 @@ def _population(database_url: str) -> None:
     engine.dispose()
 
 
-def _worker(database_url: str, fake: FakeTwilio, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": PUBLIC,
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_API_URL": fake.url,
-        "TWILIO_SMS_FROM": OUR_SMS_NUMBER,
-        "TWILIO_MAX_PER_SECOND": "2000",
-        "DISPATCH_LEASE_SECONDS": "5",
-        "BROADCAST_POLL_SECONDS": "0.2",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"],
-            cwd=tmp_cwd(log),
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-
-
 def tmp_cwd(log: Path) -> Path:
     return log.parent  # no .env file there: the environment alone configures the worker
 
@@ -112,13 +91,13 @@ def test_a_killed_worker_sends_the_broadcast_exactly_once(
     started = time.monotonic()
     with FakeTwilio() as fake:
         for _ in range(KILLS):
-            worker = _worker(database_url, fake, log)
+            worker = worker_process(database_url, fake, log, **SETTINGS)
             time.sleep(chance.uniform(2.0, 7.0))  # start-up (about 1 s), then sending
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             left, total = _left(database_url)
             kills.append(f"{total - left}/{total}")
-        worker = _worker(database_url, fake, log)
+        worker = worker_process(database_url, fake, log, **SETTINGS)
         try:
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:

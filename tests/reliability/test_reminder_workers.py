@@ -8,9 +8,7 @@ person — then a fourth worker after the firing adds nothing.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,12 +20,20 @@ from sqlmodel import Session, select
 
 from bot.storage.db import make_engine
 from bot.storage.models import Contact, Event, OutboundMessage, Person
-from tests.channels.twilio_helpers import OUR_SMS_NUMBER, PUBLIC
 from tests.fakes.twilio_api import FakeTwilio
+from tests.reliability.helpers import worker_process
 
 PEOPLE = 300
 OFFSET = 2  # minutes before the call
 FIRES_IN = 14.0  # seconds from now: the job runs an hour ahead of its nominal time
+
+SETTINGS = {
+    "REMINDER_OFFSETS_MINUTES": f"[{OFFSET}]",
+    "REMINDER_SYNC_SECONDS": "5",
+    "QUIET_HOURS_START": "00:00",
+    "QUIET_HOURS_END": "00:00",
+    "LOG_LEVEL": "INFO",
+}
 
 
 def _setup(database_url: str, now: datetime) -> None:
@@ -71,27 +77,6 @@ def _setup(database_url: str, now: datetime) -> None:
     engine.dispose()
 
 
-def _worker(database_url: str, fake: FakeTwilio, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": PUBLIC,
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_API_URL": fake.url,
-        "TWILIO_SMS_FROM": OUR_SMS_NUMBER,
-        "REMINDER_OFFSETS_MINUTES": f"[{OFFSET}]",
-        "REMINDER_SYNC_SECONDS": "5",
-        "QUIET_HOURS_START": "00:00",
-        "QUIET_HOURS_END": "00:00",
-        "LOG_LEVEL": "INFO",
-    }
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"], cwd=log.parent, env=env, stdout=out, stderr=out
-        )
-
-
 def _reminders(database_url: str) -> Counter[int]:
     engine = make_engine(database_url)
     with Session(engine) as db:
@@ -118,17 +103,20 @@ def test_each_reminder_is_queued_once_across_restarts_and_doubles(
     workers: list[subprocess.Popen[bytes]] = []
     with FakeTwilio() as fake:
         try:
-            workers += [_worker(database_url, fake, logs[0]), _worker(database_url, fake, logs[1])]
+            workers += [
+                worker_process(database_url, fake, logs[0], **SETTINGS),
+                worker_process(database_url, fake, logs[1], **SETTINGS),
+            ]
             time.sleep(5)  # both up; the leader has synced the job into the store
             leader = _leader(logs[:2])
             workers[leader].kill()
             workers[leader].wait()
             queued_before_firing = sum(_reminders(database_url).values())
-            workers.append(_worker(database_url, fake, logs[2]))
+            workers.append(worker_process(database_url, fake, logs[2], **SETTINGS))
             while (datetime.now(UTC) - started).total_seconds() < FIRES_IN + 6:
                 time.sleep(0.5)
             after_firing = _reminders(database_url)
-            workers.append(_worker(database_url, fake, logs[3]))
+            workers.append(worker_process(database_url, fake, logs[3], **SETTINGS))
             time.sleep(7)  # the newest worker runs a sync of its own, if it leads
             final = _reminders(database_url)
         finally:

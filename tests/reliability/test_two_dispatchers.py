@@ -6,9 +6,6 @@ SQLite the whole claim is one write transaction at a time, which gives the same 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,11 +16,16 @@ from sqlmodel import Session, func, select
 
 from bot.storage.db import make_engine
 from bot.storage.models import Contact, OutboundMessage, Person
-from tests.channels.twilio_helpers import OUR_SMS_NUMBER, PUBLIC
 from tests.conftest import FIXED_NOW
 from tests.fakes.twilio_api import FakeTwilio
+from tests.reliability.helpers import worker_process
 
 ROWS = 3000
+
+SETTINGS = {
+    "TWILIO_MAX_PER_SECOND": "1000",
+    "LOG_LEVEL": "INFO",  # one line per message sent: who sent what
+}
 
 
 def _queue(database_url: str) -> None:
@@ -57,24 +59,6 @@ def _queue(database_url: str) -> None:
     engine.dispose()
 
 
-def _worker(database_url: str, fake: FakeTwilio, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": PUBLIC,
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_API_URL": fake.url,
-        "TWILIO_SMS_FROM": OUR_SMS_NUMBER,
-        "TWILIO_MAX_PER_SECOND": "1000",
-        "LOG_LEVEL": "INFO",  # one line per message sent: who sent what
-    }
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot", "worker"], cwd=log.parent, env=env, stdout=out, stderr=out
-        )
-
-
 def _sent(database_url: str) -> int:
     engine = make_engine(database_url)
     with Session(engine) as db:
@@ -91,7 +75,7 @@ def test_two_dispatchers_never_send_a_row_twice(
     _queue(database_url)
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     with FakeTwilio() as fake:
-        workers = [_worker(database_url, fake, log) for log in logs]
+        workers = [worker_process(database_url, fake, log, **SETTINGS) for log in logs]
         try:
             deadline = time.monotonic() + 120
             while _sent(database_url) < ROWS and time.monotonic() < deadline:
