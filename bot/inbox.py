@@ -1,18 +1,18 @@
 """What every channel's entry point does with a message: store and answer, then deliver.
 
-The pipeline is synchronous (one database transaction); web handlers run it in a worker
-thread. Delivering right after the commit keeps answers quick; the worker's dispatcher is the
-safety net that retries whatever this could not send.
+The pipeline is synchronous; web handlers hand their messages to the group commit's writer
+thread, which stores those of concurrent requests in one transaction. Delivering right after
+the commit keeps answers quick; the worker's dispatcher is the safety net that retries
+whatever this could not send.
 """
 
 from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
-
 from bot.channels.base import InboundMessage
 from bot.dispatcher import Dispatcher
+from bot.groupcommit import GroupCommit
 from bot.pipeline import Handled, Pipeline
 
 log = logging.getLogger(__name__)
@@ -22,9 +22,13 @@ class Inbox:
     def __init__(self, pipeline: Pipeline, dispatcher: Dispatcher | None) -> None:
         self.pipeline = pipeline
         self.dispatcher = dispatcher
+        self.commits = GroupCommit(pipeline)
 
     async def receive(self, inbound: InboundMessage, inline: bool = False) -> Handled:
-        return await run_in_threadpool(self.pipeline.handle, inbound, inline)
+        return await self.commits.handle(inbound, inline)
+
+    def close(self) -> None:
+        self.commits.close()
 
     async def deliver(self, handled: Handled) -> None:
         """Send the answer now (called after the provider got its HTTP response)."""

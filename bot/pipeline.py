@@ -9,28 +9,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.channels.base import InboundMessage, capabilities
 from bot.engine import texts
-from bot.engine.events import SendText
-from bot.engine.keywords import fold
+from bot.engine.events import AskChoice, AskText, FlowEnded, FlowStarted, SendText, SetField
 from bot.engine.runner import Turn, resume
-from bot.engine.state import Context, Input, InputKind, Item, State
+from bot.engine.state import Context, Input, Item, State
 from bot.flowfiles import FlowSet
+from bot.inputs import engine_input, plain_inbound
 from bot.phones import mask
 from bot.render import Reply, render
 from bot.storage.content import ContentCache
 from bot.storage.documents import documents_for
 from bot.storage.effects import apply_effects
 from bot.storage.models import Contact, Conversation, Person, utcnow
-from bot.storage.outbox import enqueue_document, enqueue_reply
+from bot.storage.newcomers import create_newcomers
+from bot.storage.outbox import Queued, enqueue_document, reply_rows
+from bot.storage.pending import PendingWrites, Ticket
 from bot.storage.people import (
     apply_fields,
     create_contact,
@@ -44,13 +46,14 @@ from bot.storage.statements import statement_facts
 from bot.storage.turns import (
     ContactRow,
     ConversationRow,
+    Sender,
+    contact_changes,
+    conversation_changes,
     insert_inbound,
     known,
-    save_contact,
-    save_conversation,
 )
 from bot.storage.views import resolve_views
-from bot.text import Normalised, is_unicode_burmese, normalise, plain_field
+from bot.text import Normalised, is_unicode_burmese, normalise
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # An answer longer than this many provider messages goes through the outbox instead.
 INLINE_MAX_PARTS = 1
+# Events whose turn neither reads nor writes anything but the person's own rows.
+QUIET_EVENTS = (SendText, AskChoice, AskText, FlowStarted, FlowEnded, SetField)
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,59 @@ class Handled:
         return () if self.inline else self.outbound_ids
 
 
-class _Duplicate(Exception):
-    pass
+@dataclass(frozen=True)
+class _Message:
+    """An inbound message made ready for its turn, before any transaction."""
+
+    inbound: InboundMessage
+    normalised: Normalised
+    inline: bool
+    now: datetime
+
+    @property
+    def sender(self) -> Sender:
+        return self.inbound.channel, self.inbound.address
+
+    def row(self, contact_id: int, limit: int) -> dict[str, Any]:
+        return {
+            "contact_id": contact_id,
+            "channel": self.inbound.channel,
+            "dedupe_key": self.inbound.dedupe_key,
+            "text": self.normalised.text[: limit * 2],
+            "media_url": self.inbound.media_url,
+            "received_at": self.now,
+        }
+
+
+@dataclass
+class _Answered:
+    """A turn's outcome inside its transaction; its outbox ids are known after the flush."""
+
+    contact_id: int
+    inbound_id: int
+    reply: Reply | None
+    inline: bool
+    ticket: Ticket | None
+    documents: list[Queued]
+
+    def handled(self) -> Handled:
+        rows = (self.ticket.queued if self.ticket else []) + self.documents
+        return Handled(
+            duplicate=False,
+            contact_id=self.contact_id,
+            inbound_id=self.inbound_id,
+            outbound_ids=tuple(r.id for r in rows),
+            reply=self.reply,
+            inline=self.inline,
+        )
+
+
+DUPLICATE = Handled(duplicate=True)
+Outcome = Handled | Exception
+# Failures that belong to one message of a batch (a first message racing another process, a
+# bug in one turn): the batch is retried one message at a time. Any other database error (it
+# is down, locked) fails the whole batch at once: retrying each would only wait longer.
+_RETRY_ALONE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock
 
 
 class Pipeline:
@@ -101,85 +157,183 @@ class Pipeline:
     def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
         """Store the message and its answer. With `inline`, a short answer (at most
         INLINE_MAX_PARTS parts) is recorded as sent: the caller returns it in its response."""
-        inbound = _plain(inbound)
-        normalised = normalise(inbound.text, self.max_input_chars)
+        outcome = self._alone(self._prepare(inbound, inline))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def handle_many(self, batch: Sequence[tuple[InboundMessage, bool]]) -> list[Outcome]:
+        """Several messages in as few transactions as possible (group commit): one, unless a
+        person wrote twice (their second message goes in the next, which sees the first).
+        Each message's outcome in order: how it was handled, or the error that kept it from
+        being stored (nothing of it was)."""
+        messages = [self._prepare(inbound, inline) for inbound, inline in batch]
+        results: dict[int, Outcome] = {}
+        todo = list(range(len(messages)))
+        while todo:
+            try:
+                handled = self._transaction([messages[i] for i in todo])
+            except Exception as error:
+                if not _retry_alone(error):
+                    results.update((i, error) for i in todo)
+                    break
+                if len(todo) > 1:
+                    log.info("a batch of %s messages failed: one by one now", len(todo))
+                results.update((i, self._alone(messages[i])) for i in todo)
+                break
+            results.update((i, h) for i, h in zip(todo, handled, strict=True) if h is not None)
+            todo = [i for i, h in zip(todo, handled, strict=True) if h is None]
+        return [results[i] for i in range(len(messages))]
+
+    def _alone(self, message: _Message) -> Outcome:
+        """One message in its own transaction, again if it raced with another one's insert."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with Session(self.engine, expire_on_commit=False) as db, db.begin():
-                    return self._handle(db, inbound, normalised, self.clock(), inline)
-            except _Duplicate:
-                return Handled(duplicate=True)
-            except IntegrityError:
+                (handled,) = self._transaction([message])
+                assert handled is not None
+                return handled
+            except IntegrityError as error:
                 if attempt == MAX_ATTEMPTS:
-                    raise
-                log.info("retrying a turn for %s after a concurrent insert", mask(inbound.address))
+                    return error
+                address = mask(message.inbound.address)
+                log.info("retrying a turn for %s after a concurrent insert", address)
+            except Exception as error:
+                return error
         raise AssertionError("unreachable")
 
-    def _handle(
+    def _prepare(self, inbound: InboundMessage, inline: bool) -> _Message:
+        inbound = plain_inbound(inbound)
+        normalised = normalise(inbound.text, self.max_input_chars)
+        return _Message(inbound, normalised, inline, self.clock())
+
+    def _transaction(self, messages: list[_Message]) -> list[Handled | None]:
+        """One commit for `messages`; None for those left for the next transaction."""
+        with Session(self.engine, expire_on_commit=False) as db, db.begin():
+            writes = PendingWrites(db).attach()
+            try:
+                answered = self._batch(db, writes, messages)
+                writes.flush()
+            finally:
+                writes.detach()
+        return [a.handled() if isinstance(a, _Answered) else a for a in answered]
+
+    def _batch(
+        self, db: Session, writes: PendingWrites, messages: list[_Message]
+    ) -> list[_Answered | Handled | None]:
+        """The rows of every sender locked by one SELECT (those writing for the first time
+        created first), their messages stored by one INSERT, then their turns. Erased people
+        writing again take the ORM path."""
+        out: list[_Answered | Handled | None] = [None] * len(messages)
+        first = _one_per_sender(messages)
+        found = known(db, (messages[i].sender for i in first))
+        newcomers = [messages[i] for i in first if messages[i].sender not in found]
+        if newcomers:
+            create_newcomers(db, [m.inbound for m in newcomers], newcomers[0].now)
+            found.update(known(db, (m.sender for m in newcomers)))
+        usual: list[int] = []
+        unusual: list[int] = []
+        people: set[int | None] = set()
+        for i in first:
+            entry = found.get(messages[i].sender)
+            if entry is None or entry[1].forgotten_at is not None:
+                unusual.append(i)
+            elif entry[1].id not in people:  # a second address of someone: next transaction
+                people.add(entry[1].id)
+                usual.append(i)
+        reached = set()
+        for i in unusual:
+            person_id, out[i] = self._unusual(db, writes, messages[i])
+            reached.add(person_id)
+        # Someone an unusual turn just reached waits for the next transaction: their rows
+        # were read before that turn.
+        usual = [i for i in usual if found[messages[i].sender][1].id not in reached]
+        limit = self.max_input_chars
+        stored = insert_inbound(
+            db, [messages[i].row(found[messages[i].sender][0].id, limit) for i in usual]
+        )
+        for i in usual:
+            message = messages[i]
+            inbound_id = stored.get((message.inbound.channel, message.inbound.dedupe_key))
+            if inbound_id is None:
+                out[i] = DUPLICATE
+                continue
+            contact, person, conversation = found[message.sender]
+            out[i] = self._respond(db, writes, message, contact, person, conversation, inbound_id)
+        return out
+
+    def _unusual(
+        self, db: Session, writes: PendingWrites, message: _Message
+    ) -> tuple[int | None, _Answered | Handled]:
+        """Someone erased writing again (a new person from now on): in a savepoint, so that
+        a redelivery (found only once that person exists) leaves nothing behind."""
+        writes.flush()  # earlier turns' writes must not be rolled back with this savepoint
+        savepoint = db.begin_nested()
+        contact, person, conversation = self._first_or_unusual(db, message.inbound, message.now)
+        assert contact.id is not None
+        key = (message.inbound.channel, message.inbound.dedupe_key)
+        inbound_id = insert_inbound(db, [message.row(contact.id, self.max_input_chars)]).get(key)
+        if inbound_id is None:
+            savepoint.rollback()
+            return None, DUPLICATE
+        answered = self._respond(db, writes, message, contact, person, conversation, inbound_id)
+        savepoint.commit()
+        return person.id, answered
+
+    def _respond(
         self,
         db: Session,
-        inbound: InboundMessage,
-        normalised: Normalised,
-        now: datetime,
-        inline: bool,
-    ) -> Handled:
-        found = known(db, inbound.channel, inbound.address)
-        contact: Contact | ContactRow
-        conversation: Conversation | ConversationRow
-        if found is not None and found[1].forgotten_at is None:
-            contact, person, conversation = found  # the usual case: Core statements
-        else:
-            contact, person, conversation = self._first_or_unusual(db, inbound, now)
+        writes: PendingWrites,
+        message: _Message,
+        contact: Contact | ContactRow,
+        person: Person,
+        conversation: Conversation | ConversationRow,
+        inbound_id: int,
+    ) -> _Answered:
+        """The turn of a stored message: the engine, its effects, the answer queued."""
+        inbound, now = message.inbound, message.now
         assert contact.id is not None and person.id is not None
-        # The insert is the duplicate check: a redelivered message finds its own row there.
-        inbound_id = insert_inbound(
-            db,
-            {
-                "contact_id": contact.id,
-                "channel": inbound.channel,
-                "dedupe_key": inbound.dedupe_key,
-                "text": normalised.text[: self.max_input_chars * 2],
-                "media_url": inbound.media_url,
-                "received_at": now,
-            },
-        )
-        if inbound_id is None:
-            raise _Duplicate
         _touch(contact, inbound, now)
         if isinstance(contact, ContactRow):
-            save_contact(db, contact)  # now: an erasure later in this turn has the last word
-        _remember_script(person, normalised)
-        inp = _input(inbound, normalised, conversation, self.max_input_chars)
+            writes.save_contact(contact_changes(contact))
+        _remember_script(person, message.normalised)
+        inp = engine_input(inbound, message.normalised, conversation.labels, self.max_input_chars)
         data = self.content.collections(db, person, now)
         facts = statement_facts(db, person.id, now, self.statement_deadline)
         turn = self._turn(conversation, person, inp, now, inbound.channel, data, facts)
+        if not all(isinstance(e, QUIET_EVENTS) for e in turn.events):
+            writes.flush()  # views and effects may read what the batch wrote so far
         events = resolve_views(db, person, turn.events, now, self.prices)
         apply_fields(person, events, now)
         reader = reader_of(person)  # before an erasure: the goodbye is in their language
-        apply_effects(db, person, events, now, inbound.channel, self.statement_deadline, contact.id)
+        apply_effects(
+            db,
+            person,
+            events,
+            now,
+            inbound.channel,
+            self.statement_deadline,
+            contact.id,
+            completed=writes.complete,
+        )
         reply = render(events, reader, capabilities(inbound.channel))
-        inline = inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
-        rows = enqueue_reply(db, contact, reply, inbound_id, now, inline) if reply else []
-        for document in documents_for(db, person, events):
-            rows.append(enqueue_document(db, contact, document, inbound_id, now))
+        inline = message.inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
+        ticket = (
+            writes.queue(reply_rows(contact, reply, inbound_id, now, inline)) if reply else None
+        )
+        documents = [
+            enqueue_document(db, contact, document, inbound_id, now)
+            for document in documents_for(db, person, events)
+        ]
         if person.forgotten_at is not None:
             turn = Turn(State(), turn.events)  # no draft or answer survives an erasure
-            forget_contact_after(db, contact.id, rows)
+            writes.flush()
+            forget_contact_after(db, contact.id, (ticket.queued if ticket else []) + documents)
         _save(conversation, turn, reply, now)
         if isinstance(conversation, ConversationRow):
-            save_conversation(db, conversation)
+            writes.save_conversation(conversation_changes(conversation))
         else:
             db.add(conversation)
-        db.add(person)
-        db.flush()
-        return Handled(
-            duplicate=False,
-            contact_id=contact.id,
-            inbound_id=inbound_id,
-            outbound_ids=tuple(r.id for r in rows),
-            reply=reply,
-            inline=inline,
-        )
+        return _Answered(contact.id, inbound_id, reply, inline, ticket, documents)
 
     def _first_or_unusual(
         self, db: Session, inbound: InboundMessage, now: datetime
@@ -226,20 +380,6 @@ class Pipeline:
             return Turn(State(), (SendText(texts.something_went_wrong()),))
 
 
-def _plain(inbound: InboundMessage) -> InboundMessage:
-    """Whatever a provider sends, no control character reaches the database (the text itself
-    is cleaned by `normalise`)."""
-    return replace(
-        inbound,
-        address=plain_field(inbound.address) or "",
-        dedupe_key=plain_field(inbound.dedupe_key) or "",
-        phone=plain_field(inbound.phone),
-        media_url=plain_field(inbound.media_url),
-        display_name=plain_field(inbound.display_name),
-        language_hint=plain_field(inbound.language_hint),
-    )
-
-
 def _touch(contact: Contact | ContactRow, inbound: InboundMessage, now: datetime) -> None:
     contact.last_inbound_at = now
     contact.unreachable_at = contact.unreachable_reason = None  # they wrote: reachable again
@@ -265,44 +405,6 @@ def _conversation(db: Session, person_id: int) -> Conversation:
     return conversation
 
 
-def _input(
-    inbound: InboundMessage,
-    normalised: Normalised,
-    conversation: Conversation | ConversationRow,
-    limit: int,
-) -> Input:
-    kind: InputKind
-    if inbound.edited:
-        kind = "edited"
-    elif normalised.too_long:
-        kind = "too_long"
-    elif normalised.text:
-        kind = "text"
-    elif inbound.media_url:
-        kind = "media"
-    else:
-        kind = "empty"
-    number = normalised.number
-    tapped = False
-    if number is None and kind == "text":
-        number = _label_number(normalised.text, conversation.labels)
-        tapped = number is not None
-    return Input(
-        text=normalised.text,
-        kind=kind,
-        number=number,
-        tapped=tapped,
-        length=normalised.length,
-        limit=limit,
-    )
-
-
-def _label_number(text: str, labels: list[str]) -> int | None:
-    """A tapped Telegram button, or a typed label, counts as the option's number."""
-    folded = fold(text)
-    return next((i for i, label in enumerate(labels, 1) if fold(label) == folded), None)
-
-
 def _save(
     conversation: Conversation | ConversationRow, turn: Turn, reply: Reply | None, now: datetime
 ) -> None:
@@ -313,3 +415,17 @@ def _save(
     conversation.labels = list(reply.labels) if reply else []
     conversation.revision += 1
     conversation.updated_at = now
+
+
+def _one_per_sender(messages: Sequence[_Message]) -> list[int]:
+    """Indexes of each sender's first message in the batch; the others wait for the next."""
+    first: dict[Sender, int] = {}
+    for i, message in enumerate(messages):
+        first.setdefault(message.sender, i)
+    return list(first.values())
+
+
+def _retry_alone(error: Exception) -> bool:
+    if isinstance(error, IntegrityError) or not isinstance(error, DBAPIError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in _RETRY_ALONE_SQLSTATES

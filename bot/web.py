@@ -69,6 +69,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        await run_in_threadpool(inbox.close)  # what was submitted is stored first
         await channels.close()
         engine.dispose()
 

@@ -3,9 +3,12 @@ statements, and what staff confirmed (broadcasts, help given) or a person asked 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
@@ -24,6 +27,8 @@ from bot.storage.models import Completion, HelpRequest, Person, ReminderChoice
 from bot.storage.statements import submit
 from bot.storage.submits import apply_submit, refused
 
+Completed = Callable[[int, str, datetime], None]  # person id, flow id, when
+
 
 def apply_effects(
     db: Session,
@@ -33,7 +38,10 @@ def apply_effects(
     channel: str = "",
     deadline: datetime | None = None,
     contact_id: int | None = None,
+    completed: Completed | None = None,
 ) -> None:
+    """`completed` records a finished flow; by default at once (a batch of turns gathers
+    them: bot/storage/pending.py)."""
     assert person.id is not None
     for event in events:
         if isinstance(event, Submit):
@@ -47,7 +55,7 @@ def apply_effects(
         elif isinstance(event, RequestHelp):
             request_help(db, person.id, event.kind, now)
         elif isinstance(event, FlowEnded) and event.completed:
-            complete(db, person.id, event.flow, now)
+            (completed or partial(complete, db))(person.id, event.flow, now)
 
 
 def submit_statement(
@@ -99,12 +107,22 @@ def request_help(db: Session, person_id: int, kind: str, now: datetime) -> None:
         db.add(HelpRequest(person_id=person_id, kind=kind, created_at=now))
 
 
-def complete(db: Session, person_id: int, flow: str, now: datetime) -> None:
-    """First and last completion of a flow, in one statement (half of all turns end a flow)."""
-    table = Completion.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.exec(
-        insert(table)
-        .values(person_id=person_id, flow=flow, first_at=now, last_at=now)
+def _upsert_completion(insert: Callable[[sa.Table], Any]) -> Any:
+    now = sa.bindparam("now", type_=COMPLETIONS.c.last_at.type)
+    return (
+        insert(COMPLETIONS)
+        .values(person_id=sa.bindparam("person_id"), flow=sa.bindparam("flow"), first_at=now)
+        .values(last_at=now)
         .on_conflict_do_update(index_elements=["person_id", "flow"], set_={"last_at": now})
     )
+
+
+COMPLETIONS: sa.Table = Completion.__table__  # type: ignore[attr-defined]
+# First and last completion of a flow in one statement, built once: half of all turns end one.
+COMPLETE = {"postgresql": _upsert_completion(postgresql.insert)}
+COMPLETE["sqlite"] = _upsert_completion(sqlite.insert)
+
+
+def complete(db: Session, person_id: int, flow: str, now: datetime) -> None:
+    statement = COMPLETE[db.get_bind().dialect.name]
+    db.connection().execute(statement, {"person_id": person_id, "flow": flow, "now": now})

@@ -19,6 +19,7 @@ from bot.channels.base import Envelope, SendResult
 from bot.render import Reply
 from bot.sms import segments
 from bot.storage.documents import Document
+from bot.storage.inserts import insert_returning_ids
 from bot.storage.models import Contact, OutboundMessage, Person, ReminderChoice
 from bot.storage.privacy import FORGET_CONTACT, anonymise_contact
 
@@ -50,8 +51,8 @@ class Queued:
 
 
 OUTBOX: sa.Table = OutboundMessage.__table__  # type: ignore[attr-defined]
-# Compiled once; the ids come back in the order the rows were given.
-_INSERT = sa.insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
+# What tells the rows of answers apart (the parts of one answer have different texts).
+REPLY_KEYS = ("in_reply_to", "text")
 
 
 def enqueue_reply(
@@ -63,6 +64,19 @@ def enqueue_reply(
     inline: bool = False,
 ) -> list[Queued]:
     """One row per provider message. `inline` rows are answered in the webhook response."""
+    rows = reply_rows(contact, reply, in_reply_to, now, inline)
+    ids = insert_returning_ids(db.connection(), OUTBOX, rows, REPLY_KEYS)
+    return [Queued(i, row["status"], row["payload"]) for i, row in zip(ids, rows, strict=True)]
+
+
+def reply_rows(
+    contact: Addressed,
+    reply: Reply,
+    in_reply_to: int | None,
+    now: datetime,
+    inline: bool = False,
+) -> list[dict[str, Any]]:
+    """The outbox rows of an answer, one per provider message, as values to insert."""
     assert contact.id is not None
     rows: list[dict[str, Any]] = []
     last = len(reply.parts) - 1
@@ -91,8 +105,7 @@ def enqueue_reply(
                 "updated_at": now,
             }
         )
-    ids = db.connection().execute(_INSERT, rows).scalars().all()
-    return [Queued(i, row["status"], row["payload"]) for i, row in zip(ids, rows, strict=True)]
+    return rows
 
 
 def enqueue_document(

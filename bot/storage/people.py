@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -44,19 +45,23 @@ def create_contact(db: Session, inbound: InboundMessage, now: datetime) -> Conta
 
 
 def new_person(db: Session, inbound: InboundMessage, now: datetime) -> Person:
-    """Someone we know nothing about yet, with what their number tells (country, language)."""
-    phone = parse_phone(inbound.phone) if inbound.phone else None
-    person = Person(
-        phone=phone.e164 if phone else None,
-        language=(phone.language if phone else None) or match_language(inbound.language_hint),
-        country=phone.country if phone else None,
-        timezone=phone.timezone if phone else None,
-        created_at=now,
-        updated_at=now,
-    )
+    person = Person(**person_values(inbound, now))
     db.add(person)
     db.flush()
     return person
+
+
+def person_values(inbound: InboundMessage, now: datetime) -> dict[str, Any]:
+    """Someone we know nothing about yet, with what their number tells (country, language)."""
+    phone = parse_phone(inbound.phone) if inbound.phone else None
+    return {
+        "phone": phone.e164 if phone else None,
+        "language": (phone.language if phone else None) or match_language(inbound.language_hint),
+        "country": phone.country if phone else None,
+        "timezone": phone.timezone if phone else None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def start_over(db: Session, contact: Contact, inbound: InboundMessage, now: datetime) -> Person:

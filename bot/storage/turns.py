@@ -1,16 +1,19 @@
-"""The statements of one turn for someone who wrote before, in SQLAlchemy Core.
+"""The statements of a batch of turns for people who wrote before, in SQLAlchemy Core.
 
 Every inbound message runs them, so they are built once and carry no ORM bookkeeping: one
-locking SELECT for contact, person and conversation, an INSERT of the message that is also
-the duplicate check, then an UPDATE of the contact and one of the conversation. The person
-stays an ORM object: flows and effects change it, and the session writes only what changed.
-First messages, erased people and anything unusual take the ORM path in bot/pipeline.py.
+locking SELECT for the contact, person and conversation of every sender in the batch, one
+INSERT of their messages that is also the duplicate check, then (bot/storage/pending.py) one
+UPDATE of the contacts and one of the conversations. The person stays an ORM object: flows
+and effects change it, and the session writes only what changed. First messages, erased
+people and anything unusual take the ORM path in bot/pipeline.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,9 +22,11 @@ from sqlmodel import Session, col, select
 
 from bot.storage.models import Contact, Conversation, InboundMessage, Person
 
+Sender = tuple[str, str]  # (channel, address)
 CONTACTS: sa.Table = Contact.__table__  # type: ignore[attr-defined]
 CONVERSATIONS: sa.Table = Conversation.__table__  # type: ignore[attr-defined]
 INBOUND: sa.Table = InboundMessage.__table__  # type: ignore[attr-defined]
+PEOPLE: sa.Table = Person.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -54,61 +59,101 @@ class ConversationRow:
 
 _CONTACT = [CONTACTS.c[name] for name in ContactRow.__dataclass_fields__]
 _CONVERSATION = [CONVERSATIONS.c[name] for name in ConversationRow.__dataclass_fields__]
-# Built once: constructing a statement costs more than SQLite takes to run it.
-_KNOWN = (
-    select(Person, *_CONTACT, *_CONVERSATION)
-    .join_from(CONTACTS, Person, col(Person.id) == CONTACTS.c.person_id)
-    .join(CONVERSATIONS, CONVERSATIONS.c.person_id == col(Person.id))
-    .where(
-        CONTACTS.c.channel == sa.bindparam("channel"),
-        CONTACTS.c.address == sa.bindparam("address"),
+
+
+def from_senders(channels: int) -> sa.ColumnElement[bool]:
+    """Contacts whose (channel, address) is among the senders given by `sender_params`: per
+    channel, `channel = ? AND address IN (...)`, which SQLite answers from the unique index
+    (a row-value IN list would scan every contact)."""
+    return sa.or_(
+        *(
+            sa.and_(
+                CONTACTS.c.channel == sa.bindparam(f"channel_{n}"),
+                CONTACTS.c.address.in_(sa.bindparam(f"addresses_{n}", expanding=True)),
+            )
+            for n in range(channels)
+        )
     )
-    .with_for_update(of=[Person, CONVERSATIONS])
-)
+
+
+def sender_params(senders: Iterable[Sender]) -> dict[str, Any]:
+    by_channel: dict[str, list[str]] = {}
+    for channel, address in senders:
+        by_channel.setdefault(channel, []).append(address)
+    params: dict[str, Any] = {}
+    for n, (channel, addresses) in enumerate(sorted(by_channel.items())):
+        params[f"channel_{n}"], params[f"addresses_{n}"] = channel, addresses
+    return params
+
+
+@cache
+def _known(dialect: str, channels: int) -> Any:
+    """Built once per shape: constructing a statement costs more than SQLite takes to run it."""
+    statement = (
+        select(Person, *_CONTACT, *_CONVERSATION)
+        .join_from(CONTACTS, Person, col(Person.id) == CONTACTS.c.person_id)
+        .join(CONVERSATIONS, CONVERSATIONS.c.person_id == col(Person.id))
+        .where(from_senders(channels))
+    )
+    if dialect != "postgresql":
+        return statement  # SQLite locks the whole database for the transaction
+    # Rows locked in person order, so two batches sharing people (two web processes) cannot
+    # deadlock.
+    return statement.order_by(col(Person.id)).with_for_update(of=[Person, CONVERSATIONS])
+
+
 _INSERT_INBOUND = {
     name: insert(INBOUND)
     .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-    .returning(INBOUND.c.id)
+    .returning(INBOUND.c.id, INBOUND.c.channel, INBOUND.c.dedupe_key)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 _CONTACT_CHANGES = ("display_name", "last_inbound_at", "unreachable_at", "unreachable_reason")
-_SAVE_CONTACT = (
+SAVE_CONTACT = (
     sa.update(CONTACTS)
     .where(CONTACTS.c.id == sa.bindparam("b_id"))
     .values({n: sa.bindparam(n, type_=CONTACTS.c[n].type) for n in _CONTACT_CHANGES})
 )
 _CONVERSATION_CHANGES = tuple(n for n in ConversationRow.__dataclass_fields__ if n != "person_id")
-_SAVE_CONVERSATION = (
+SAVE_CONVERSATION = (
     sa.update(CONVERSATIONS)
     .where(CONVERSATIONS.c.person_id == sa.bindparam("b_id"))
     .values({n: sa.bindparam(n, type_=CONVERSATIONS.c[n].type) for n in _CONVERSATION_CHANGES})
 )
 
-
-def known(
-    db: Session, channel: str, address: str
-) -> tuple[ContactRow, Person, ConversationRow] | None:
-    """Someone who wrote before, locked for this turn (two webhooks of one person may race)."""
-    found = db.exec(_KNOWN, params={"channel": channel, "address": address}).first()
-    if found is None:
-        return None
-    person, *values = found
-    contact = ContactRow(*values[: len(_CONTACT)])
-    conversation = ConversationRow(*values[len(_CONTACT) :])
-    return contact, person, conversation
+Known = tuple[ContactRow, Person, ConversationRow]
 
 
-def insert_inbound(db: Session, values: dict[str, Any]) -> int | None:
-    """Store the message; None when it is stored already (the provider delivered it again)."""
+def known(db: Session, senders: Iterable[Sender]) -> dict[Sender, Known]:
+    """Those of `senders` who wrote before, locked for this transaction (their webhooks may
+    race with each other, or land on another web process)."""
+    wanted = list(dict.fromkeys(senders))
+    if not wanted:
+        return {}
+    found: dict[Sender, Known] = {}
+    params = sender_params(wanted)
+    statement = _known(db.get_bind().dialect.name, len(params) // 2)
+    for person, *values in db.exec(statement, params=params):
+        contact = ContactRow(*values[: len(_CONTACT)])
+        conversation = ConversationRow(*values[len(_CONTACT) :])
+        found[(contact.channel, contact.address)] = contact, person, conversation
+    return found
+
+
+def insert_inbound(db: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Store the messages; returns the ids by (channel, dedupe key) of those that were new.
+    One missing from the answer was stored already: the provider delivered it again."""
+    if not rows:
+        return {}
     statement = _INSERT_INBOUND[db.get_bind().dialect.name]
-    return db.connection().execute(statement, values).scalar_one_or_none()
+    stored = db.connection().execute(statement, rows)
+    return {(channel, key): row_id for row_id, channel, key in stored}
 
 
-def save_contact(db: Session, contact: ContactRow) -> None:
-    values = {n: getattr(contact, n) for n in _CONTACT_CHANGES}
-    db.connection().execute(_SAVE_CONTACT, {"b_id": contact.id, **values})
+def contact_changes(contact: ContactRow) -> dict[str, Any]:
+    return {"b_id": contact.id, **{n: getattr(contact, n) for n in _CONTACT_CHANGES}}
 
 
-def save_conversation(db: Session, conversation: ConversationRow) -> None:
+def conversation_changes(conversation: ConversationRow) -> dict[str, Any]:
     values = {n: getattr(conversation, n) for n in _CONVERSATION_CHANGES}
-    db.connection().execute(_SAVE_CONVERSATION, {"b_id": conversation.person_id, **values})
+    return {"b_id": conversation.person_id, **values}

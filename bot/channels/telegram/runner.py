@@ -63,5 +63,6 @@ async def run_polling(settings: Settings) -> None:
     finally:
         stop.set()
         await retries
+        inbox.close()
         await channels.close()
         engine.dispose()

@@ -1,0 +1,114 @@
+"""Group commit: the messages of concurrent webhooks stored together, one transaction a batch.
+
+One writer thread takes whatever has arrived, stores it with `Pipeline.handle_many`, and
+hands each caller its own outcome. While a batch commits, the next one gathers, so the cost
+of a transaction (BEGIN, COMMIT, a round trip per statement on PostgreSQL) is shared by
+everyone who wrote at the same time, and a lone message still goes at once. A caller gets
+its answer only after the commit: nothing is acknowledged before it is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from bot.channels.base import InboundMessage
+from bot.pipeline import Handled, Pipeline
+
+log = logging.getLogger(__name__)
+
+# Enough to share a commit among many webhooks; few enough that one transaction holds the
+# SQLite write lock (and PostgreSQL row locks) for milliseconds, not longer.
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class _Job:
+    inbound: InboundMessage
+    inline: bool
+    future: Future[Handled]
+
+
+class GroupCommit:
+    def __init__(self, pipeline: Pipeline, max_batch: int = MAX_BATCH) -> None:
+        self.pipeline = pipeline
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0  # transactions' worth of work taken, for benchmarks and tests
+        self.messages = 0
+
+    async def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
+        return await asyncio.wrap_future(self.submit(inbound, inline))
+
+    def submit(self, inbound: InboundMessage, inline: bool = False) -> Future[Handled]:
+        future: Future[Handled] = Future()
+        self._start()
+        self._queue.put(_Job(inbound, inline, future))
+        return future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Store what was submitted, then stop the writer."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+        if self.batches:
+            log.info(
+                "group commit: %s messages in %s transactions (%.1f per transaction)",
+                self.messages,
+                self.batches,
+                self.messages / self.batches,
+            )
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            jobs, stopping = self._take()
+            # A caller that gave up before its turn (its request was cancelled) is skipped:
+            # nothing was stored for it, so the provider's retry will be a first delivery.
+            jobs = [job for job in jobs if job.future.set_running_or_notify_cancel()]
+            if jobs:
+                self._store(jobs)
+
+    def _take(self) -> tuple[list[_Job], bool]:
+        """The next job (waiting for it), and every other one already there."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        jobs = [first]
+        while len(jobs) < self.max_batch:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                return jobs, True
+            jobs.append(job)
+        return jobs, False
+
+    def _store(self, jobs: list[_Job]) -> None:
+        self.batches += 1
+        self.messages += len(jobs)
+        try:
+            outcomes = self.pipeline.handle_many([(job.inbound, job.inline) for job in jobs])
+        except Exception as error:  # handle_many reports per message; this is a bug
+            log.exception("group commit failed for %s messages", len(jobs))
+            outcomes = [error] * len(jobs)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)

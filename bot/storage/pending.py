@@ -1,0 +1,91 @@
+"""Writes of a batch of turns that nothing in the batch reads back, run as one statement each.
+
+A turn for someone who wrote before changes their contact, their conversation, perhaps a
+flow completion, and queues its answer. Run one by one, that is four statements per message,
+each costing more in SQLAlchemy (and a round trip on PostgreSQL) than the database takes to
+apply it; kept here until the batch ends, they become one executemany per table.
+
+They are written before anything else in the session runs: any ORM query or flush first
+calls `flush` (the session hooks installed by `attach`), so nothing can read around them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.storage.effects import COMPLETE
+from bot.storage.inserts import insert_returning_ids
+from bot.storage.outbox import OUTBOX, REPLY_KEYS, Queued
+from bot.storage.turns import SAVE_CONTACT, SAVE_CONVERSATION
+
+
+@dataclass
+class Ticket:
+    """Outbox rows of one answer: their ids are known once the batch's rows are written."""
+
+    rows: list[dict[str, Any]]
+    queued: list[Queued] = field(default_factory=list)
+
+
+@dataclass
+class PendingWrites:
+    db: Session
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    completions: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    tickets: list[Ticket] = field(default_factory=list)
+
+    def attach(self) -> PendingWrites:
+        sa.event.listen(self.db, "do_orm_execute", self._before_orm)
+        sa.event.listen(self.db, "before_flush", self._before_orm)
+        return self
+
+    def detach(self) -> None:
+        sa.event.remove(self.db, "do_orm_execute", self._before_orm)
+        sa.event.remove(self.db, "before_flush", self._before_orm)
+
+    def _before_orm(self, *_args: Any) -> None:
+        self.flush()
+
+    # -- what a turn leaves here ----------------------------------------------------------
+
+    def save_contact(self, values: dict[str, Any]) -> None:
+        self.contacts[values["b_id"]] = values  # a later change of the same row wins
+
+    def save_conversation(self, values: dict[str, Any]) -> None:
+        self.conversations[values["b_id"]] = values
+
+    def complete(self, person_id: int, flow: str, now: datetime) -> None:
+        self.completions[(person_id, flow)] = {"person_id": person_id, "flow": flow, "now": now}
+
+    def queue(self, rows: list[dict[str, Any]]) -> Ticket:
+        ticket = Ticket(rows)
+        self.tickets.append(ticket)
+        return ticket
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        if not (self.contacts or self.conversations or self.completions or self.tickets):
+            return
+        connection = self.db.connection()
+        tickets, self.tickets = self.tickets, []
+        rows = [row for ticket in tickets for row in ticket.rows]
+        if rows:
+            ids = iter(insert_returning_ids(connection, OUTBOX, rows, REPLY_KEYS))
+            for ticket in tickets:
+                ticket.queued = [Queued(next(ids), r["status"], r["payload"]) for r in ticket.rows]
+        for statement, pending in (
+            (SAVE_CONTACT, self.contacts),
+            (SAVE_CONVERSATION, self.conversations),
+            (COMPLETE[connection.dialect.name], self.completions),
+        ):
+            if pending:
+                values = list(pending.values())
+                pending.clear()
+                connection.execute(statement, values)
