@@ -35,7 +35,6 @@ from bot.storage.outbox import Queued, enqueue_document, reply_rows
 from bot.storage.pending import PendingWrites, Ticket
 from bot.storage.people import (
     apply_fields,
-    create_contact,
     find_contact,
     profile_of,
     reader_of,
@@ -221,8 +220,9 @@ class Pipeline:
         self, db: Session, writes: PendingWrites, messages: list[_Message]
     ) -> list[_Answered | Handled | None]:
         """The rows of every sender locked by one SELECT (those writing for the first time
-        created first), their messages stored by one INSERT, then their turns. Erased people
-        writing again take the ORM path."""
+        created first), their messages stored by one INSERT, then their turns. Someone who
+        erased their data and writes again before their address was let go takes the ORM
+        path."""
         out: list[_Answered | Handled | None] = [None] * len(messages)
         first = _one_per_sender(messages)
         found = known(db, (messages[i].sender for i in first))
@@ -231,22 +231,17 @@ class Pipeline:
             create_newcomers(db, [m.inbound for m in newcomers], newcomers[0].now)
             found.update(known(db, (m.sender for m in newcomers)))
         usual: list[int] = []
-        unusual: list[int] = []
         people: set[int | None] = set()
         for i in first:
             entry = found.get(messages[i].sender)
-            if entry is None or entry[1].forgotten_at is not None:
-                unusual.append(i)
+            if entry is None:
+                raise LookupError("a sender's rows were created but cannot be read back")
+            if entry[1].forgotten_at is not None:
+                # A new person from now on: nobody else's rows read above are touched.
+                out[i] = self._erased_writes_again(db, writes, messages[i])
             elif entry[1].id not in people:  # a second address of someone: next transaction
                 people.add(entry[1].id)
                 usual.append(i)
-        reached = set()
-        for i in unusual:
-            person_id, out[i] = self._unusual(db, writes, messages[i])
-            reached.add(person_id)
-        # Someone an unusual turn just reached waits for the next transaction: their rows
-        # were read before that turn.
-        usual = [i for i in usual if found[messages[i].sender][1].id not in reached]
         limit = self.max_input_chars
         stored = insert_inbound(
             db, [messages[i].row(found[messages[i].sender][0].id, limit) for i in usual]
@@ -261,23 +256,23 @@ class Pipeline:
             out[i] = self._respond(db, writes, message, contact, person, conversation, inbound_id)
         return out
 
-    def _unusual(
+    def _erased_writes_again(
         self, db: Session, writes: PendingWrites, message: _Message
-    ) -> tuple[int | None, _Answered | Handled]:
+    ) -> _Answered | Handled:
         """Someone erased writing again (a new person from now on): in a savepoint, so that
         a redelivery (found only once that person exists) leaves nothing behind."""
         writes.flush()  # earlier turns' writes must not be rolled back with this savepoint
         savepoint = db.begin_nested()
-        contact, person, conversation = self._first_or_unusual(db, message.inbound, message.now)
+        contact, person, conversation = self._start_over(db, message.inbound, message.now)
         assert contact.id is not None
         key = (message.inbound.channel, message.inbound.dedupe_key)
         inbound_id = insert_inbound(db, [message.row(contact.id, self.max_input_chars)]).get(key)
         if inbound_id is None:
             savepoint.rollback()
-            return None, DUPLICATE
+            return DUPLICATE
         answered = self._respond(db, writes, message, contact, person, conversation, inbound_id)
         savepoint.commit()
-        return person.id, answered
+        return answered
 
     def _respond(
         self,
@@ -335,22 +330,15 @@ class Pipeline:
             db.add(conversation)
         return _Answered(contact.id, inbound_id, reply, inline, ticket, documents)
 
-    def _first_or_unusual(
+    def _start_over(
         self, db: Session, inbound: InboundMessage, now: datetime
     ) -> tuple[Contact, Person, Conversation]:
-        """A first message, someone without a conversation yet, or someone who erased their
-        data and wrote again before their address was let go: the ORM path."""
-        contact = find_contact(db, inbound.channel, inbound.address) or create_contact(
-            db, inbound, now
-        )
-        person = db.get(Person, contact.person_id, with_for_update=True)
-        assert person is not None
-        if person.forgotten_at is not None:
-            person = start_over(db, contact, inbound, now)
+        """The erased person's contact goes to a new person, with a new conversation."""
+        contact = find_contact(db, inbound.channel, inbound.address)
+        assert contact is not None  # the batch's SELECT found it
+        person = start_over(db, contact, inbound, now)
         assert person.id is not None
-        contact.person_id = person.id
-        db.add(contact)
-        return contact, person, _conversation(db, person.id)
+        return contact, person, _new_conversation(db, person.id)
 
     def _turn(
         self,
@@ -395,10 +383,7 @@ def _remember_script(person: Person, normalised: Normalised) -> None:
         person.zawgyi = False
 
 
-def _conversation(db: Session, person_id: int) -> Conversation:
-    found = db.get(Conversation, person_id, with_for_update=True)
-    if found is not None:
-        return found
+def _new_conversation(db: Session, person_id: int) -> Conversation:
     conversation = Conversation(person_id=person_id)
     db.add(conversation)
     db.flush()

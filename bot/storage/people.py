@@ -23,27 +23,6 @@ def find_contact(db: Session, channel: str, address: str) -> Contact | None:
     ).first()
 
 
-def create_contact(db: Session, inbound: InboundMessage, now: datetime) -> Contact:
-    """A first message from an address: link it to the person with that phone, or a new one."""
-    phone = parse_phone(inbound.phone) if inbound.phone else None
-    person = None
-    if phone is not None:
-        person = db.exec(select(Person).where(Person.phone == phone.e164)).first()
-    if person is None:
-        person = new_person(db, inbound, now)
-    assert person.id is not None
-    contact = Contact(
-        person_id=person.id,
-        channel=inbound.channel,
-        address=inbound.address,
-        display_name=inbound.display_name,
-        created_at=now,
-    )
-    db.add(contact)
-    db.flush()
-    return contact
-
-
 def new_person(db: Session, inbound: InboundMessage, now: datetime) -> Person:
     person = Person(**person_values(inbound, now))
     db.add(person)

@@ -356,3 +356,29 @@ def _search_path(engine: Engine) -> str:
     with engine.connect() as connection:
         schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
     return f"-csearch_path={schema}"
+
+
+def test_someone_erased_who_writes_again_before_the_goodbye_went_starts_afresh(
+    db_engine: Engine, flows: FlowSet, clock: Clock
+) -> None:
+    bot = pipeline(db_engine, flows, clock)
+    phone, other = "+66812340001", "+66812340002"
+    for text in ("hello", "1", "1", "delete my data"):
+        bot.handle(inbound(text, address=phone, phone=phone))
+    erase = inbound("1", key="SM-erase", address=phone, phone=phone)
+    bot.handle(erase)  # yes, erase; the goodbye is still queued: the address stays for now
+    people = count(db_engine, Person)
+    again = bot.handle_many(
+        [
+            (erase, False),  # the provider delivers the confirmation again
+            (inbound("hello", address=other, phone=other), False),
+        ]
+    )
+    assert isinstance(again[0], Handled) and again[0].duplicate
+    assert count(db_engine, Person) == people + 1  # the other sender only: nothing left behind
+    (afresh,) = bot.handle_many([(inbound("hello", address=phone, phone=phone), False)])
+    assert isinstance(afresh, Handled) and not afresh.duplicate and afresh.reply is not None
+    assert afresh.reply.text.startswith("สวัสดี")  # a new person, greeted from the number
+    with Session(db_engine) as db:
+        found = db.exec(select(Person).where(Person.phone == phone)).all()
+    assert len(found) == 1 and found[0].consent_at is None
