@@ -1,8 +1,10 @@
-"""Inbound message -> normalise -> engine -> one transaction -> outbox rows.
+"""Inbound messages -> normalise -> engine -> one transaction -> outbox rows.
 
-Every adapter (console, Telegram, Twilio) calls `Pipeline.handle`. It stores the inbound
-message, the new conversation state, the person's changes and the answer in one commit; a
-redelivered message (same channel and provider id) is recognised and answered nothing.
+The console calls `Pipeline.handle` (one message); the web's group commit calls
+`Pipeline.handle_many` with whatever concurrent webhooks brought. Either way a message's row,
+the new conversation state, the person's changes and the answer are stored in one commit
+before anyone is told it was handled; a redelivered message (same channel and provider id) is
+recognised and answered nothing.
 """
 
 from __future__ import annotations
