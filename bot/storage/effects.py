@@ -9,7 +9,6 @@ from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
 from bot.engine.events import (
@@ -23,6 +22,7 @@ from bot.engine.events import (
 )
 from bot.i18n.formatting import Reader
 from bot.render import to_text
+from bot.storage.inserts import Insert, per_dialect
 from bot.storage.models import Completion, HelpRequest, Person, ReminderChoice
 from bot.storage.statements import submit
 from bot.storage.submits import apply_submit, refused
@@ -107,7 +107,7 @@ def request_help(db: Session, person_id: int, kind: str, now: datetime) -> None:
         db.add(HelpRequest(person_id=person_id, kind=kind, created_at=now))
 
 
-def _upsert_completion(insert: Callable[[sa.Table], Any]) -> Any:
+def _upsert_completion(insert: Insert) -> Any:
     now = sa.bindparam("now", type_=COMPLETIONS.c.last_at.type)
     return (
         insert(COMPLETIONS)
@@ -119,8 +119,7 @@ def _upsert_completion(insert: Callable[[sa.Table], Any]) -> Any:
 
 COMPLETIONS: sa.Table = Completion.__table__  # type: ignore[attr-defined]
 # First and last completion of a flow in one statement, built once: half of all turns end one.
-COMPLETE = {"postgresql": _upsert_completion(postgresql.insert)}
-COMPLETE["sqlite"] = _upsert_completion(sqlite.insert)
+COMPLETE = per_dialect(_upsert_completion)
 
 
 def complete(db: Session, person_id: int, flow: str, now: datetime) -> None:

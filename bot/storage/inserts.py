@@ -1,4 +1,5 @@
-"""Many rows in one INSERT, with their new ids in the order the rows were given.
+"""Many rows in one INSERT, with their new ids in the order the rows were given; upserts built
+once per dialect.
 
 SQLite does not say which row a RETURNING row belongs to, so SQLAlchemy's ordered RETURNING
 (`sort_by_parameter_order`) falls back to one INSERT per row there. Instead, the rows come
@@ -9,11 +10,14 @@ of them are interchangeable, so either id serves either row.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+Insert = Callable[[sa.Table], Any]  # postgresql.insert or sqlite.insert: both have ON CONFLICT
 
 
 def insert_returning_ids(
@@ -34,3 +38,8 @@ def insert_returning_ids(
 @cache
 def _statement(table: sa.Table, keys: tuple[str, ...]) -> Any:
     return sa.insert(table).returning(table.c.id, *(table.c[k] for k in keys))
+
+
+def per_dialect(build: Callable[[Insert], Any]) -> dict[str, Any]:
+    """An ON CONFLICT statement for each database we run on, by dialect name."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}

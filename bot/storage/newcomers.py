@@ -17,21 +17,19 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.channels.base import InboundMessage
-from bot.storage.inserts import insert_returning_ids
+from bot.storage.inserts import insert_returning_ids, per_dialect
 from bot.storage.people import person_values
 from bot.storage.turns import CONTACTS, CONVERSATIONS, PEOPLE, Sender, from_senders, sender_params
 
 # What a new person row holds: two rows alike in these are interchangeable.
 _PERSON_KEYS = ("phone", "language", "country", "timezone")
 _INSERT_CONTACT = sa.insert(CONTACTS)
-_INSERT_CONVERSATION = {
-    name: insert(CONVERSATIONS).on_conflict_do_nothing(index_elements=["person_id"])
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_INSERT_CONVERSATION = per_dialect(
+    lambda insert: insert(CONVERSATIONS).on_conflict_do_nothing(index_elements=["person_id"])
+)
 _CONTACT = (CONTACTS.c.channel, CONTACTS.c.address, CONTACTS.c.person_id)
 _PEOPLE_BY_PHONE = sa.select(PEOPLE.c.phone, PEOPLE.c.id).where(
     PEOPLE.c.phone.in_(sa.bindparam("phones", expanding=True))

@@ -17,9 +17,9 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from bot.storage.inserts import per_dialect
 from bot.storage.models import Contact, Conversation, InboundMessage, Person
 
 Sender = tuple[str, str]  # (channel, address)
@@ -102,12 +102,13 @@ def _known(dialect: str, channels: int) -> Any:
     return statement.order_by(col(Person.id)).with_for_update(of=[Person, CONVERSATIONS])
 
 
-_INSERT_INBOUND = {
-    name: insert(INBOUND)
-    .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-    .returning(INBOUND.c.id, INBOUND.c.channel, INBOUND.c.dedupe_key)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_INSERT_INBOUND = per_dialect(
+    lambda insert: (
+        insert(INBOUND)
+        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
+        .returning(INBOUND.c.id, INBOUND.c.channel, INBOUND.c.dedupe_key)
+    )
+)
 _CONTACT_CHANGES = ("display_name", "last_inbound_at", "unreachable_at", "unreachable_reason")
 SAVE_CONTACT = (
     sa.update(CONTACTS)
