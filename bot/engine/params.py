@@ -28,10 +28,21 @@ class Scope:
 
 
 def resolve(spec: TextSpec, scope: Scope) -> Text:
+    return without_params(spec) or _with_params(spec, scope)
+
+
+def without_params(spec: TextSpec) -> Text | None:
+    """The text of a spec that reads nothing (most labels and prompts), or None: callers
+    skip building a Scope for it."""
     if spec.literal is not None:
         return Literal(spec.literal)
     if spec.country is not None:
         return CountryName(spec.country)
+    assert spec.msgid is not None
+    return None if spec.params else Msg(spec.msgid)
+
+
+def _with_params(spec: TextSpec, scope: Scope) -> Msg:
     assert spec.msgid is not None
     params = tuple(sorted((name, _param(p, scope)) for name, p in spec.params.items()))
     return Msg(spec.msgid, params)

@@ -6,7 +6,7 @@ events. It runs steps until one waits for the user (a choice, a text answer) or 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.engine import texts
@@ -31,7 +31,7 @@ from bot.engine.events import (
 from bot.engine.flow import Condition, Flow, OptionSpec, Step, TextSpec
 from bot.engine.keywords import Keyword
 from bot.engine.messages import Msg, Text
-from bot.engine.params import Scope, chosen, resolve
+from bot.engine.params import Scope, chosen, resolve, without_params
 from bot.engine.state import Bookmark, Context, Input, Item, State, Waiting
 from bot.engine.statement import statement_msg
 from bot.engine.validate import CHECKS
@@ -243,7 +243,7 @@ class _Run:
         self._drop_bookmark(flow.id)
         if inp.number == 1 and bookmark:
             # The answers given so far survive a flow update; only the place may be lost.
-            self.state = replace(self.state, answers=dict(bookmark.answers))
+            self.state = self.state.evolve(answers=dict(bookmark.answers))
             same = bookmark.version == flow.version and bookmark.step in flow.steps
             self.run(flow, bookmark.step if same else flow.first)
             return
@@ -296,7 +296,7 @@ class _Run:
     def _restart_step(self, flow: Flow) -> None:
         step = self.current_step(flow)
         if step is not None and step.kind in ("choice", "text"):
-            self.state = replace(self.state, version=flow.version)
+            self.state = self.state.evolve(version=flow.version)
             self.run(flow, step.id)
         else:
             self.state = State(flow=flow.id, version=flow.version, bookmarks=self.state.bookmarks)
@@ -305,7 +305,7 @@ class _Run:
     # -- running steps ----------------------------------------------------------------------
 
     def run(self, flow: Flow, step_id: str | None) -> None:
-        self.state = replace(self.state, waiting=None)  # the question was answered
+        self.state = self.state.evolve(waiting=None)  # the question was answered
         while step_id is not None:
             self.steps_run += 1
             if self.steps_run > MAX_STEPS_PER_TURN:
@@ -313,7 +313,7 @@ class _Run:
                     f"flow {flow.id} ran {MAX_STEPS_PER_TURN} steps without waiting"
                 )
             step = flow.steps[step_id]
-            self.state = replace(self.state, step=step.id, waiting=None)
+            self.state = self.state.evolve(step=step.id, waiting=None)
             step_id = self._step(flow, step)
         if self.state.flow == flow.id and self.state.waiting is None:
             self.finish(flow)
@@ -331,7 +331,7 @@ class _Run:
         if step.kind == "text":
             assert step.text is not None
             self.events.append(AskText(self.text(step.text), step.max_length))
-            self.state = replace(self.state, waiting=Waiting("text"))
+            self.state = self.state.evolve(waiting=Waiting("text"))
             return None
         if step.kind == "set":
             for name, value in step.set.items():
@@ -357,7 +357,7 @@ class _Run:
             return following
         if step.kind == "recall":  # the last submitted statement, to update it
             recalled = self.ctx.facts.get("statement_answers") or {}
-            self.state = replace(self.state, answers={**self.state.answers, **recalled})
+            self.state = self.state.evolve(answers={**self.state.answers, **recalled})
             return following
         if step.kind == "submit":
             self._submit(step)
@@ -423,7 +423,7 @@ class _Run:
         prompt = self.text(step.text) if full and step.text is not None else None
         shown = tuple(Option(o.id, self.text(o.label)) for o in options)
         self.events.append(AskChoice(prompt, shown))
-        self.state = replace(self.state, waiting=Waiting("choice", tuple(o.id for o in options)))
+        self.state = self.state.evolve(waiting=Waiting("choice", tuple(o.id for o in options)))
 
     def _items(self, step: Step) -> list[Item]:
         return list(self.ctx.data.get(step.collection or "", ()))[: step.limit]
@@ -434,7 +434,7 @@ class _Run:
         shown = (*listed, *(Option(o.id, self.text(o.label)) for o in extra))
         prompt = self.text(step.text) if full and step.text is not None else None
         self.events.append(AskChoice(prompt, tuple(shown)))
-        self.state = replace(self.state, waiting=Waiting("choice", tuple(o.id for o in shown)))
+        self.state = self.state.evolve(waiting=Waiting("choice", tuple(o.id for o in shown)))
 
     def _ask_bookmark(self) -> None:
         options = (
@@ -442,14 +442,14 @@ class _Run:
             Option("restart", texts.restart_option()),
         )
         self.events.append(AskChoice(texts.continue_question(), options))
-        self.state = replace(
-            self.state, step=None, waiting=Waiting("bookmark", ("continue", "restart"))
+        self.state = self.state.evolve(
+            step=None, waiting=Waiting("bookmark", ("continue", "restart"))
         )
 
     def _drop_bookmark(self, flow_id: str) -> None:
         if flow_id in self.state.bookmarks:
             rest = {k: v for k, v in self.state.bookmarks.items() if k != flow_id}
-            self.state = replace(self.state, bookmarks=rest)
+            self.state = self.state.evolve(bookmarks=rest)
 
     # -- small effects ------------------------------------------------------------------------
 
@@ -461,7 +461,7 @@ class _Run:
         self.profile = self.profile.with_field(name, value)
 
     def remember(self, key: str, value: Any) -> None:
-        self.state = replace(self.state, answers={**self.state.answers, key: value})
+        self.state = self.state.evolve(answers={**self.state.answers, key: value})
 
     def visible_options(self, step: Step) -> list[OptionSpec]:
         return [
@@ -492,6 +492,9 @@ class _Run:
         return self.profile.get(name)
 
     def text(self, spec: TextSpec, item: Item | None = None) -> Text:
+        plain = without_params(spec)
+        if plain is not None:
+            return plain
         scope = Scope(
             self.profile, self.ctx.now, self.state.answers, self.ctx.data, item, self.ctx.facts
         )
