@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.channels.base import Capabilities
 from bot.engine.events import AskChoice, AskText, Event, SendText
@@ -42,7 +43,23 @@ class Reply:
         return "\n".join(self.parts)
 
 
+# Answers drawn lately, by (events, reader, channel): most turns draw one of a few hundred
+# answers (a menu, a question) for one of a few readers, and drawing one anew costs more
+# than the rest of the turn's engine. Bounded: an entry is an answer's text and its key.
+RENDERED_CACHE_SIZE = 4096
+
+
 def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Reply | None:
+    """Pure: the same events for the same reader and channel give the same answer."""
+    key = (tuple(events), reader, channel)
+    try:
+        hash(key)
+    except TypeError:  # an event holding a mapping (a submitted form): drawn every time
+        return _render(*key)
+    return _render_cached(*key)
+
+
+def _render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Reply | None:
     blocks: list[str] = []
     buttons: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
@@ -69,6 +86,9 @@ def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Re
         text = unicode_to_zawgyi(text)
         buttons = tuple(unicode_to_zawgyi(b) for b in buttons)
     return Reply(split(text, channel.max_length), buttons, labels)
+
+
+_render_cached = lru_cache(maxsize=RENDERED_CACHE_SIZE)(_render)
 
 
 # Up to this many short labels fit on one line ("1=Next  2=Again"), which needs no hint.

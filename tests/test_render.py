@@ -10,7 +10,7 @@ from bot.channels.base import CHANNELS
 from bot.engine.events import AskChoice, AskText, FlowStarted, Option, SendText, SetField
 from bot.engine.messages import Literal, msg
 from bot.i18n.formatting import Reader
-from bot.render import render, split
+from bot.render import _render_cached, render, split
 
 CHOICE = AskChoice(
     msg("Menu: what would you like to do?"),
@@ -131,3 +131,22 @@ def test_no_part_is_over_the_channel_limit(channel: str) -> None:
     assert reply is not None
     assert all(len(p) <= CHANNELS[channel].max_length for p in reply.parts)
     assert len(reply.parts) > 1
+
+
+def test_an_answer_drawn_again_comes_from_the_cache_and_is_the_same() -> None:
+    events = [SendText(Literal("Hi")), CHOICE]
+    first = render(events, Reader("th", "TH", "Asia/Bangkok"), CHANNELS["sms"])
+    before = _render_cached.cache_info().hits
+    again = render(tuple(events), Reader("th", "TH", "Asia/Bangkok"), CHANNELS["sms"])
+    assert _render_cached.cache_info().hits == before + 1
+    assert again == first and again is not None and again.text.startswith("Hi\n")
+    other = render(events, Reader("vi", "VN", "Asia/Ho_Chi_Minh"), CHANNELS["sms"])
+    assert other != first  # another reader is another entry
+
+
+def test_events_holding_a_mapping_are_drawn_without_the_cache() -> None:
+    events = [SetField("answers", {"name": "Ana"}), SendText(Literal("Saved"))]
+    before = _render_cached.cache_info()
+    reply = render(events, Reader("en"), CHANNELS["sms"])
+    assert reply is not None and reply.text == "Saved"
+    assert _render_cached.cache_info() == before
