@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from bot.channels.base import InboundMessage
-from bot.pipeline import Handled, Pipeline
+from bot.pipeline import Handled, Outcome, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,21 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64
 
 
+Waiter = Future[Handled] | asyncio.Future[Handled]
+
+
 @dataclass(frozen=True)
 class _Job:
     inbound: InboundMessage
     inline: bool
-    future: Future[Handled]
+    future: Waiter
+    loop: asyncio.AbstractEventLoop | None = None  # the asyncio future's loop, if it is one
+
+    def wanted(self) -> bool:
+        """False if the caller gave up before its turn (its request was cancelled)."""
+        if isinstance(self.future, Future):
+            return self.future.set_running_or_notify_cancel()
+        return not self.future.cancelled()
 
 
 class GroupCommit:
@@ -44,9 +54,16 @@ class GroupCommit:
         self.messages = 0
 
     async def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
-        return await asyncio.wrap_future(self.submit(inbound, inline))
+        """From an event loop: the batch's outcomes reach the loop in one callback, not one
+        wake-up per message (each costs a system call and a fight over the GIL)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Handled] = loop.create_future()
+        self._start()
+        self._queue.put(_Job(inbound, inline, future, loop))
+        return await future
 
     def submit(self, inbound: InboundMessage, inline: bool = False) -> Future[Handled]:
+        """From any thread: a future to wait on."""
         future: Future[Handled] = Future()
         self._start()
         self._queue.put(_Job(inbound, inline, future))
@@ -79,7 +96,7 @@ class GroupCommit:
             jobs, stopping = self._take()
             # A caller that gave up before its turn (its request was cancelled) is skipped:
             # nothing was stored for it, so the provider's retry will be a first delivery.
-            jobs = [job for job in jobs if job.future.set_running_or_notify_cancel()]
+            jobs = [job for job in jobs if job.wanted()]
             if jobs:
                 self._store(jobs)
 
@@ -107,8 +124,27 @@ class GroupCommit:
         except Exception as error:  # handle_many reports per message; this is a bug
             log.exception("group commit failed for %s messages", len(jobs))
             outcomes = [error] * len(jobs)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Waiter, Outcome]]] = {}
         for job, outcome in zip(jobs, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                job.future.set_exception(outcome)
+            if job.loop is None:
+                _settle(job.future, outcome)
             else:
-                job.future.set_result(outcome)
+                by_loop.setdefault(job.loop, []).append((job.future, outcome))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, settled)
+            except RuntimeError:  # that loop is closed: nobody waits for these any more
+                log.warning("group commit: %s outcomes for a closed event loop", len(settled))
+
+
+def _settle_all(settled: list[tuple[Waiter, Outcome]]) -> None:
+    for future, outcome in settled:
+        if not future.cancelled():  # cancelled while its batch was being stored
+            _settle(future, outcome)
+
+
+def _settle(future: Waiter, outcome: Outcome) -> None:
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

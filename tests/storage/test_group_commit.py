@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 from collections import defaultdict
@@ -382,3 +383,42 @@ def test_someone_erased_who_writes_again_before_the_goodbye_went_starts_afresh(
     with Session(db_engine) as db:
         found = db.exec(select(Person).where(Person.phone == phone)).all()
     assert len(found) == 1 and found[0].consent_at is None
+
+
+async def test_callers_on_an_event_loop_get_a_batch_outcomes_in_one_wake_up(
+    db_engine: Engine, flows: FlowSet, clock: Clock
+) -> None:
+    bot = pipeline(db_engine, flows, clock)
+    commits = GroupCommit(bot)
+    loop = asyncio.get_running_loop()
+    wake_ups = 0
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        nonlocal wake_ups
+        wake_ups += 1
+        return call_soon_threadsafe(*args)
+
+    held = threading.Event()
+    handle_many = bot.handle_many
+
+    def slow(batch):  # type: ignore[no-untyped-def]
+        held.wait(10)  # the first batch waits while the others queue behind it
+        return handle_many(batch)
+
+    bot.handle_many = slow  # type: ignore[method-assign]
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+    phones = [f"+6681234{n:04d}" for n in range(21)]
+    tasks = [
+        asyncio.create_task(commits.handle(inbound("hello", address=p, phone=p))) for p in phones
+    ]
+    await asyncio.sleep(0.05)  # every task has queued its message
+    tasks[7].cancel()  # that request went away while waiting
+    held.set()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    commits.close()
+    assert isinstance(done[7], asyncio.CancelledError)
+    handled = [d for i, d in enumerate(done) if i != 7]
+    assert all(isinstance(h, Handled) and not h.duplicate for h in handled)
+    assert commits.batches <= 3 and wake_ups == commits.batches  # not one per message
+    assert count(db_engine, InboundRow) in (20, 21)  # cancelled before or after its batch began
