@@ -85,13 +85,14 @@ from bot.storage.migrate import upgrade
 from bot.storage.models import Conversation, OutboundMessage, Person
 from bot.storage.pending import PendingWrites
 from bot.storage.people import person_values
-from bot.storage.turns import ContactRow, ConversationRow
+from bot.storage.turns import ContactRow, ConversationRow, PersonRow
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEXTS = ("hello", "1", "1", "menu")
 # One-zone countries, so "1" always confirms the zone: (prefix, digits after it).
 PHONES = (("+6681", 7), ("+8491", 7), ("+95942", 7), ("+22507", 8), ("+23324", 7))
 WARM_UP_USERS = 50
+PERSON_COLUMNS = [name for name in PersonRow.__dataclass_fields__ if name != "loaded"]
 REPO = str(Path(__file__).resolve().parents[1]) + os.sep
 
 
@@ -558,11 +559,12 @@ def run_without_database(
     return Run(users * len(TEXTS), took, cpu)
 
 
-def people_rows(user: int, now: datetime) -> tuple[ContactRow, Person, ConversationRow]:
+def people_rows(user: int, now: datetime) -> tuple[ContactRow, PersonRow, ConversationRow]:
     """A newcomer's rows as `create_newcomers` leaves them and `turns.known` reads them."""
     address = phone(user)
     inbound = InboundMessage(channel="sms", address=address, dedupe_key="", phone=address)
-    person = Person(id=user + 1, **person_values(inbound, now))
+    new = Person(id=user + 1, **person_values(inbound, now))
+    person = PersonRow(**{name: getattr(new, name) for name in PERSON_COLUMNS})
     contact = ContactRow(user + 1, user + 1, "sms", address, None, None, None, None)
     conversation = ConversationRow(user + 1, None, 0, None, {}, [], 0, now)
     return contact, person, conversation

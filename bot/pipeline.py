@@ -30,7 +30,7 @@ from bot.phones import mask
 from bot.render import Reply, render
 from bot.storage.content import ContentCache
 from bot.storage.documents import documents_for
-from bot.storage.effects import apply_effects
+from bot.storage.effects import apply_effects, completions
 from bot.storage.models import Contact, Conversation, Person, utcnow
 from bot.storage.newcomers import create_newcomers
 from bot.storage.outbox import Queued, enqueue_document, reply_rows
@@ -47,11 +47,14 @@ from bot.storage.statements import statement_facts
 from bot.storage.turns import (
     ContactRow,
     ConversationRow,
+    PersonRow,
     Sender,
+    TurnPerson,
     contact_changes,
     conversation_changes,
     insert_inbound,
     known,
+    person_changes,
 )
 from bot.storage.views import resolve_views
 from bot.text import Normalised, is_unicode_burmese, normalise
@@ -282,7 +285,7 @@ class Pipeline:
         writes: PendingWrites,
         message: _Message,
         contact: Contact | ContactRow,
-        person: Person,
+        person: TurnPerson,
         conversation: Conversation | ConversationRow,
         inbound_id: int,
     ) -> _Answered:
@@ -297,21 +300,28 @@ class Pipeline:
         data = self.content.collections(db, person, now)
         facts = statement_facts(db, person.id, now, self.statement_deadline)
         turn = self._turn(conversation, person, inp, now, inbound.channel, data, facts)
-        if not all(isinstance(e, QUIET_EVENTS) for e in turn.events):
+        orm: Person | None = None
+        if all(isinstance(e, QUIET_EVENTS) for e in turn.events):
+            events = turn.events
+            apply_fields(person, events, now)
+            completions(person.id, events, now, writes.complete)
+        else:
             writes.flush()  # views and effects may read what the batch wrote so far
-        events = resolve_views(db, person, turn.events, now, self.prices)
-        apply_fields(person, events, now)
+            person = orm = _orm_person(db, person)
+            events = resolve_views(db, orm, turn.events, now, self.prices)
+            apply_fields(orm, events, now)
         reader = reader_of(person)  # before an erasure: the goodbye is in their language
-        apply_effects(
-            db,
-            person,
-            events,
-            now,
-            inbound.channel,
-            self.statement_deadline,
-            contact.id,
-            completed=writes.complete,
-        )
+        if orm is not None:
+            apply_effects(
+                db,
+                orm,
+                events,
+                now,
+                inbound.channel,
+                self.statement_deadline,
+                contact.id,
+                completed=writes.complete,
+            )
         reply = render(events, reader, capabilities(inbound.channel))
         inline = message.inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
         ticket = (
@@ -319,12 +329,14 @@ class Pipeline:
         )
         documents = [
             enqueue_document(db, contact, document, inbound_id, now)
-            for document in documents_for(db, person, events)
+            for document in (documents_for(db, orm, events) if orm is not None else ())
         ]
         if person.forgotten_at is not None:
             turn = Turn(State(), turn.events)  # no draft or answer survives an erasure
             writes.flush()
             forget_contact_after(db, contact.id, (ticket.queued if ticket else []) + documents)
+        if isinstance(person, PersonRow) and (changes := person_changes(person)):
+            writes.save_person(changes)
         _save(conversation, turn, reply, now)
         if isinstance(conversation, ConversationRow):
             writes.save_conversation(conversation_changes(conversation))
@@ -345,7 +357,7 @@ class Pipeline:
     def _turn(
         self,
         conversation: Conversation | ConversationRow,
-        person: Person,
+        person: TurnPerson,
         inp: Input,
         now: datetime,
         channel: str,
@@ -377,7 +389,21 @@ def _touch(contact: Contact | ContactRow, inbound: InboundMessage, now: datetime
         contact.display_name = inbound.display_name
 
 
-def _remember_script(person: Person, normalised: Normalised) -> None:
+def _orm_person(db: Session, person: TurnPerson) -> Person:
+    """The person as an ORM object, for effects and views written with the ORM, with what
+    the turn changed so far (already locked: the batch's SELECT took the row)."""
+    if isinstance(person, Person):
+        return person
+    loaded = db.get(Person, person.id)
+    if loaded is None:
+        raise LookupError("a person read by this transaction is gone")
+    for name, value in (person_changes(person) or {}).items():
+        if name != "b_id":
+            setattr(loaded, name, value)
+    return loaded
+
+
+def _remember_script(person: TurnPerson, normalised: Normalised) -> None:
     """A Zawgyi writer gets Zawgyi back; one who clearly writes Unicode Burmese gets Unicode."""
     if normalised.was_zawgyi:
         person.zawgyi = True

@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 
 from bot.engine.state import Item
 from bot.storage.followups import followups
-from bot.storage.models import Event, Person, Resolution, utcnow
+from bot.storage.models import Event, Resolution, utcnow
+from bot.storage.turns import TurnPerson
 
 CONTENT_TTL = timedelta(seconds=60)
 Loader = Callable[[], Sequence[Item]]
@@ -31,7 +32,7 @@ class ContentCache:
         self._events: tuple[Event, ...] = ()
         self._resolutions: tuple[Resolution, ...] = ()
 
-    def collections(self, db: Session, person: Person, now: datetime) -> LazyData:
+    def collections(self, db: Session, person: TurnPerson, now: datetime) -> LazyData:
         events, resolutions = self._current(db)
         # Built when a flow reads them: menus, onboarding and the course never do.
         later: dict[str, Loader] = {
@@ -86,7 +87,7 @@ def upcoming_all(events: Sequence[Event], now: datetime) -> list[Event]:
     return [e for e in events if e.starts_at + timedelta(minutes=e.duration_minutes) > now]
 
 
-def event_item(event: Event, person: Person) -> Item:
+def event_item(event: Event, person: TurnPerson) -> Item:
     return Item(
         event.id,
         {

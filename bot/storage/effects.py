@@ -54,8 +54,16 @@ def apply_effects(
             set_reminder(db, person, event.scope, event.item, now)
         elif isinstance(event, RequestHelp):
             request_help(db, person.id, event.kind, now)
-        elif isinstance(event, FlowEnded) and event.completed:
-            (completed or partial(complete, db))(person.id, event.flow, now)
+    completions(person.id, events, now, completed or partial(complete, db))
+
+
+def completions(
+    person_id: int, events: Iterable[Event], now: datetime, completed: Completed
+) -> None:
+    """Flows the turn finished (the one effect of a turn that only talks and sets fields)."""
+    for event in events:
+        if isinstance(event, FlowEnded) and event.completed:
+            completed(person_id, event.flow, now)
 
 
 def submit_statement(

@@ -1,9 +1,10 @@
 """Writes of a batch of turns that nothing in the batch reads back, run as one statement each.
 
-A turn for someone who wrote before changes their contact, their conversation, perhaps a
-flow completion, and queues its answer. Run one by one, that is four statements per message,
-each costing more in SQLAlchemy (and a round trip on PostgreSQL) than the database takes to
-apply it; kept here until the batch ends, they become one executemany per table.
+A turn for someone who wrote before changes their contact, their conversation, perhaps their
+person row and a flow completion, and queues its answer. Run one by one, that is up to five
+statements per message, each costing more in SQLAlchemy (and a round trip on PostgreSQL) than
+the database takes to apply it; kept here until the batch ends, they become one executemany
+per table.
 
 They are written before anything else in the session runs: any ORM query or flush first
 calls `flush` (the session hooks installed by `attach`), so nothing can read around them.
@@ -21,7 +22,7 @@ from sqlmodel import Session
 from bot.storage.effects import COMPLETE
 from bot.storage.inserts import insert_returning_ids
 from bot.storage.outbox import OUTBOX, REPLY_KEYS, Queued
-from bot.storage.turns import SAVE_CONTACT, SAVE_CONVERSATION
+from bot.storage.turns import SAVE_CONTACT, SAVE_CONVERSATION, SAVE_PERSON
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Ticket:
 class PendingWrites:
     db: Session
     contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    people: dict[int, dict[str, Any]] = field(default_factory=dict)
     conversations: dict[int, dict[str, Any]] = field(default_factory=dict)
     completions: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     tickets: list[Ticket] = field(default_factory=list)
@@ -57,6 +59,9 @@ class PendingWrites:
     def save_contact(self, values: dict[str, Any]) -> None:
         self.contacts[values["b_id"]] = values  # a later change of the same row wins
 
+    def save_person(self, values: dict[str, Any]) -> None:
+        self.people[values["b_id"]] = values
+
     def save_conversation(self, values: dict[str, Any]) -> None:
         self.conversations[values["b_id"]] = values
 
@@ -71,7 +76,9 @@ class PendingWrites:
     # -- writing ----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        if not (self.contacts or self.conversations or self.completions or self.tickets):
+        if not (
+            self.contacts or self.people or self.conversations or self.completions or self.tickets
+        ):
             return
         connection = self.db.connection()
         tickets, self.tickets = self.tickets, []
@@ -82,6 +89,7 @@ class PendingWrites:
                 ticket.queued = [Queued(next(ids), r["status"], r["payload"]) for r in ticket.rows]
         for statement, pending in (
             (SAVE_CONTACT, self.contacts),
+            (SAVE_PERSON, self.people),
             (SAVE_CONVERSATION, self.conversations),
             (COMPLETE[connection.dialect.name], self.completions),
         ):

@@ -15,6 +15,7 @@ from bot.i18n.catalogs import LANGUAGES, match_language
 from bot.i18n.formatting import Reader
 from bot.phones import parse_phone
 from bot.storage.models import Contact, Person
+from bot.storage.turns import TurnPerson
 
 
 def find_contact(db: Session, channel: str, address: str) -> Contact | None:
@@ -53,7 +54,7 @@ def start_over(db: Session, contact: Contact, inbound: InboundMessage, now: date
     return person
 
 
-def profile_of(person: Person) -> Profile:
+def profile_of(person: TurnPerson) -> Profile:
     return Profile(
         language=person.language,
         country=person.country,
@@ -65,7 +66,7 @@ def profile_of(person: Person) -> Profile:
     )
 
 
-def reader_of(person: Person) -> Reader:
+def reader_of(person: TurnPerson) -> Reader:
     return Reader(
         language=person.language or "en",
         country=person.country,
@@ -74,7 +75,7 @@ def reader_of(person: Person) -> Reader:
     )
 
 
-def apply_fields(person: Person, events: Iterable[Event], now: datetime) -> bool:
+def apply_fields(person: TurnPerson, events: Iterable[Event], now: datetime) -> bool:
     """Write the engine's SetField events onto the person; True if anything changed."""
     changed = False
     for event in events:
@@ -85,7 +86,7 @@ def apply_fields(person: Person, events: Iterable[Event], now: datetime) -> bool
     return changed
 
 
-def _apply(person: Person, name: str, value: object, now: datetime) -> bool:
+def _apply(person: TurnPerson, name: str, value: object, now: datetime) -> bool:
     if name == "language" and value in LANGUAGES:
         person.language = str(value)
     elif name == "country":

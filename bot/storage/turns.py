@@ -3,21 +3,22 @@
 Every inbound message runs them, so they are built once and carry no ORM bookkeeping: one
 locking SELECT for the contact, person and conversation of every sender in the batch, one
 INSERT of their messages that is also the duplicate check, then (bot/storage/pending.py) one
-UPDATE of the contacts and one of the conversations. The person stays an ORM object: flows
-and effects change it, and the session writes only what changed. First messages, erased
-people and anything unusual take the ORM path in bot/pipeline.py.
+UPDATE of the contacts, one of the conversations and one of the people who changed. A turn
+whose effects go beyond the person's own fields (a statement, a reminder choice, an erasure)
+gets the person as an ORM object instead (`pipeline._orm_person`); first messages and erased
+people who write again are the other unusual paths in bot/pipeline.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.storage.inserts import per_dialect
 from bot.storage.models import Contact, Conversation, InboundMessage, Person
@@ -57,6 +58,43 @@ class ConversationRow:
     updated_at: datetime
 
 
+@dataclass
+class PersonRow:
+    """Every column of the person, read by the batch's SELECT; what a turn changes is found
+    by comparing with the values as loaded (`person_changes`)."""
+
+    id: int
+    phone: str | None
+    name: str | None
+    language: str | None
+    country: str | None
+    timezone: str | None
+    consent_at: datetime | None
+    opted_out_at: datetime | None
+    onboarded_at: datetime | None
+    zawgyi: bool
+    role: str
+    role_country: str | None
+    reminders: str
+    forgotten_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    loaded: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.loaded = self._changeable()
+
+    def _changeable(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _PERSON_CHANGES)
+
+
+# Every column but the key and the creation time: one UPDATE shape for every changed person.
+_PERSON_CHANGES = tuple(
+    name for name in PersonRow.__dataclass_fields__ if name not in ("id", "created_at", "loaded")
+)
+TurnPerson = Person | PersonRow  # a turn's person: the row, or the ORM object (see above)
+
+_PERSON = [PEOPLE.c[name] for name in PersonRow.__dataclass_fields__ if name != "loaded"]
 _CONTACT = [CONTACTS.c[name] for name in ContactRow.__dataclass_fields__]
 _CONVERSATION = [CONVERSATIONS.c[name] for name in ConversationRow.__dataclass_fields__]
 
@@ -90,16 +128,16 @@ def sender_params(senders: Iterable[Sender]) -> dict[str, Any]:
 def _known(dialect: str, channels: int) -> Any:
     """Built once per shape: constructing a statement costs more than SQLite takes to run it."""
     statement = (
-        select(Person, *_CONTACT, *_CONVERSATION)
-        .join_from(CONTACTS, Person, col(Person.id) == CONTACTS.c.person_id)
-        .join(CONVERSATIONS, CONVERSATIONS.c.person_id == col(Person.id))
+        sa.select(*_PERSON, *_CONTACT, *_CONVERSATION)
+        .join_from(CONTACTS, PEOPLE, PEOPLE.c.id == CONTACTS.c.person_id)
+        .join(CONVERSATIONS, CONVERSATIONS.c.person_id == PEOPLE.c.id)
         .where(from_senders(channels))
     )
     if dialect != "postgresql":
         return statement  # SQLite locks the whole database for the transaction
     # Rows locked in person order, so two batches sharing people (two web processes) cannot
     # deadlock.
-    return statement.order_by(col(Person.id)).with_for_update(of=[Person, CONVERSATIONS])
+    return statement.order_by(PEOPLE.c.id).with_for_update(of=[PEOPLE, CONVERSATIONS])
 
 
 _INSERT_INBOUND = per_dialect(
@@ -116,13 +154,18 @@ SAVE_CONTACT = (
     .values({n: sa.bindparam(n, type_=CONTACTS.c[n].type) for n in _CONTACT_CHANGES})
 )
 _CONVERSATION_CHANGES = tuple(n for n in ConversationRow.__dataclass_fields__ if n != "person_id")
+SAVE_PERSON = (
+    sa.update(PEOPLE)
+    .where(PEOPLE.c.id == sa.bindparam("b_id"))
+    .values({n: sa.bindparam(n, type_=PEOPLE.c[n].type) for n in _PERSON_CHANGES})
+)
 SAVE_CONVERSATION = (
     sa.update(CONVERSATIONS)
     .where(CONVERSATIONS.c.person_id == sa.bindparam("b_id"))
     .values({n: sa.bindparam(n, type_=CONVERSATIONS.c[n].type) for n in _CONVERSATION_CHANGES})
 )
 
-Known = tuple[ContactRow, Person, ConversationRow]
+Known = tuple[ContactRow, PersonRow, ConversationRow]
 
 
 def known(db: Session, senders: Iterable[Sender]) -> dict[Sender, Known]:
@@ -134,9 +177,11 @@ def known(db: Session, senders: Iterable[Sender]) -> dict[Sender, Known]:
     found: dict[Sender, Known] = {}
     params = sender_params(wanted)
     statement = _known(db.get_bind().dialect.name, len(params) // 2)
-    for person, *values in db.exec(statement, params=params):
-        contact = ContactRow(*values[: len(_CONTACT)])
-        conversation = ConversationRow(*values[len(_CONTACT) :])
+    people, contacts = len(_PERSON), len(_PERSON) + len(_CONTACT)
+    for values in db.connection().execute(statement, params):
+        person = PersonRow(*values[:people])
+        contact = ContactRow(*values[people:contacts])
+        conversation = ConversationRow(*values[contacts:])
         found[(contact.channel, contact.address)] = contact, person, conversation
     return found
 
@@ -153,6 +198,14 @@ def insert_inbound(db: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, s
 
 def contact_changes(contact: ContactRow) -> dict[str, Any]:
     return {"b_id": contact.id, **{n: getattr(contact, n) for n in _CONTACT_CHANGES}}
+
+
+def person_changes(person: PersonRow) -> dict[str, Any] | None:
+    """The person's new values if the turn changed any, else None."""
+    values = person._changeable()
+    if values == person.loaded:
+        return None
+    return {"b_id": person.id, **dict(zip(_PERSON_CHANGES, values, strict=True))}
 
 
 def conversation_changes(conversation: ConversationRow) -> dict[str, Any]:
