@@ -51,12 +51,33 @@ RENDERED_CACHE_SIZE = 4096
 
 def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Reply | None:
     """Pure: the same events for the same reader and channel give the same answer."""
-    key = (tuple(events), reader, channel)
     try:
-        hash(key)
+        key = _Key((tuple(events), reader, channel))
     except TypeError:  # an event holding a mapping (a submitted form): drawn every time
-        return _render(*key)
-    return _render_cached(*key)
+        return _render(events, reader, channel)
+    return _render_cached(key)
+
+
+class _Key:
+    """The arguments, hashed once (hashing nested events is a tenth of a cached answer's
+    cost; `lru_cache` would hash them again)."""
+
+    __slots__ = ("args", "hash")
+
+    def __init__(self, args: tuple[tuple[Event, ...], Reader, Capabilities]) -> None:
+        self.args = args
+        self.hash = hash(args)  # TypeError if something in it cannot be hashed
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self.args == other.args
+
+
+@lru_cache(maxsize=RENDERED_CACHE_SIZE)
+def _render_cached(key: _Key) -> Reply | None:
+    return _render(*key.args)
 
 
 def _render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Reply | None:
@@ -86,9 +107,6 @@ def _render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> R
         text = unicode_to_zawgyi(text)
         buttons = tuple(unicode_to_zawgyi(b) for b in buttons)
     return Reply(split(text, channel.max_length), buttons, labels)
-
-
-_render_cached = lru_cache(maxsize=RENDERED_CACHE_SIZE)(_render)
 
 
 # Up to this many short labels fit on one line ("1=Next  2=Again"), which needs no hint.
