@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -104,7 +104,11 @@ class Profile:
         return getattr(self, name, None)
 
     def with_field(self, name: str, value: Any) -> Profile:
-        return replace(self, **{name: value}) if name in self.__dataclass_fields__ else self
+        if name not in self.__dataclass_fields__:
+            return self
+        new = object.__new__(Profile)  # as State.evolve: replace's introspection costs more
+        new.__dict__.update(self.__dict__, **{name: value})
+        return new
 
 
 InputKind = Literal["text", "media", "empty", "too_long", "edited"]
