@@ -20,20 +20,21 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.channels.base import InboundMessage
-from bot.storage.inserts import insert_returning_ids, per_dialect
+from bot.storage.inserts import insert_returning_ids, insert_rows
 from bot.storage.people import person_values
-from bot.storage.turns import CONTACTS, CONVERSATIONS, PEOPLE, Sender, from_senders, sender_params
+from bot.storage.turns import (
+    CONTACTS,
+    CONVERSATIONS,
+    PEOPLE,
+    Sender,
+    among,
+    from_senders,
+    sender_params,
+)
 
 # What a new person row holds: two rows alike in these are interchangeable.
 _PERSON_KEYS = ("phone", "language", "country", "timezone")
-_INSERT_CONTACT = sa.insert(CONTACTS)
-_INSERT_CONVERSATION = per_dialect(
-    lambda insert: insert(CONVERSATIONS).on_conflict_do_nothing(index_elements=["person_id"])
-)
 _CONTACT = (CONTACTS.c.channel, CONTACTS.c.address, CONTACTS.c.person_id)
-_PEOPLE_BY_PHONE = sa.select(PEOPLE.c.phone, PEOPLE.c.id).where(
-    PEOPLE.c.phone.in_(sa.bindparam("phones", expanding=True))
-)
 
 
 def create_newcomers(db: Session, messages: Sequence[InboundMessage], now: datetime) -> None:
@@ -45,18 +46,23 @@ def create_newcomers(db: Session, messages: Sequence[InboundMessage], now: datet
         firsts.setdefault((message.channel, message.address), message)
     senders = list(firsts)
     params = sender_params(senders)
-    found = connection.execute(_contacts_of(len(params) // 2), params)
+    found = connection.execute(_contacts_of(len(params) // 2, connection.dialect.name), params)
     owners = {(channel, address): person_id for channel, address, person_id in found}
     new = [firsts[s] for s in senders if s not in owners]
     if new:
         owners.update(_new_contacts(connection, new, now))
     rows = [_conversation(person_id, now) for person_id in dict.fromkeys(owners.values())]
-    connection.execute(_INSERT_CONVERSATION[connection.dialect.name], rows)
+    insert_rows(connection, CONVERSATIONS, rows, _unless_there)
 
 
 @cache
-def _contacts_of(channels: int) -> Any:
-    return sa.select(*_CONTACT).where(from_senders(channels))
+def _contacts_of(channels: int, dialect: str) -> Any:
+    return sa.select(*_CONTACT).where(from_senders(channels, dialect))
+
+
+@cache
+def _people_by_phone(dialect: str) -> Any:
+    return sa.select(PEOPLE.c.phone, PEOPLE.c.id).where(among(PEOPLE.c.phone, "phones", dialect))
 
 
 def _new_contacts(
@@ -67,7 +73,7 @@ def _new_contacts(
     phones = [v["phone"] for v in values if v["phone"]]
     by_phone: dict[str, int] = {}
     if phones:
-        found = connection.execute(_PEOPLE_BY_PHONE, {"phones": phones})
+        found = connection.execute(_people_by_phone(connection.dialect.name), {"phones": phones})
         by_phone = {phone: person_id for phone, person_id in found}
     # One new person per new phone number (two channels of one number: one person).
     wanted: dict[Any, dict[str, Any]] = {}
@@ -84,8 +90,9 @@ def _new_contacts(
     owners: dict[Sender, int] = {}
     for message, person in zip(messages, values, strict=True):
         owners[(message.channel, message.address)] = person.get("id") or by_phone[person["phone"]]
-    connection.execute(
-        _INSERT_CONTACT,
+    insert_rows(
+        connection,
+        CONTACTS,
         [
             {
                 "person_id": owners[(m.channel, m.address)],
@@ -96,8 +103,18 @@ def _new_contacts(
             }
             for m in messages
         ],
+        _as_it_is,
     )
     return owners
+
+
+def _unless_there(insert: Any) -> Any:
+    """A person found by their phone number may have a conversation already."""
+    return insert.on_conflict_do_nothing(index_elements=["person_id"])
+
+
+def _as_it_is(insert: Any) -> Any:
+    return insert
 
 
 def _conversation(person_id: int, now: datetime) -> dict[str, Any]:

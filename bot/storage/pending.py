@@ -22,7 +22,7 @@ from sqlmodel import Session
 from bot.storage.effects import COMPLETE
 from bot.storage.inserts import insert_returning_ids
 from bot.storage.outbox import OUTBOX, REPLY_KEYS, Queued
-from bot.storage.turns import SAVE_CONTACT, SAVE_CONVERSATION, SAVE_PERSON
+from bot.storage.turns import SAVE_CONTACT, SAVE_CONVERSATION, save_person
 
 
 @dataclass
@@ -87,13 +87,23 @@ class PendingWrites:
             ids = iter(insert_returning_ids(connection, OUTBOX, rows, REPLY_KEYS))
             for ticket in tickets:
                 ticket.queued = [Queued(next(ids), r["status"], r["payload"]) for r in ticket.rows]
-        for statement, pending in (
+        updates: list[tuple[Any, dict[Any, dict[str, Any]]]] = [
             (SAVE_CONTACT, self.contacts),
-            (SAVE_PERSON, self.people),
+            *self._people_by_columns(),
             (SAVE_CONVERSATION, self.conversations),
             (COMPLETE[connection.dialect.name], self.completions),
-        ):
+        ]
+        for statement, pending in updates:
             if pending:
                 values = list(pending.values())
                 pending.clear()
                 connection.execute(statement, values)
+
+    def _people_by_columns(self) -> list[tuple[Any, dict[int, dict[str, Any]]]]:
+        """One UPDATE for each set of columns changed (agreeing, setting a place...)."""
+        shapes: dict[tuple[str, ...], dict[int, dict[str, Any]]] = {}
+        for person_id, changes in self.people.items():
+            columns = tuple(name for name in changes if name != "b_id")
+            shapes.setdefault(columns, {})[person_id] = changes
+        self.people.clear()
+        return [(save_person(columns), rows) for columns, rows in shapes.items()]

@@ -15,12 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from bot.storage.inserts import per_dialect
+from bot.storage.inserts import insert_rows
 from bot.storage.models import Contact, Conversation, InboundMessage, Person
 
 Sender = tuple[str, str]  # (channel, address)
@@ -85,13 +87,14 @@ class PersonRow:
         self.loaded = self._changeable()
 
     def _changeable(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in _PERSON_CHANGES)
+        return _person_values(self)
 
 
-# Every column but the key and the creation time: one UPDATE shape for every changed person.
+# The columns a turn may change (everything but the key and the creation time).
 _PERSON_CHANGES = tuple(
     name for name in PersonRow.__dataclass_fields__ if name not in ("id", "created_at", "loaded")
 )
+_person_values = attrgetter(*_PERSON_CHANGES)
 TurnPerson = Person | PersonRow  # a turn's person: the row, or the ORM object (see above)
 
 _PERSON = [PEOPLE.c[name] for name in PersonRow.__dataclass_fields__ if name != "loaded"]
@@ -99,19 +102,27 @@ _CONTACT = [CONTACTS.c[name] for name in ContactRow.__dataclass_fields__]
 _CONVERSATION = [CONVERSATIONS.c[name] for name in ConversationRow.__dataclass_fields__]
 
 
-def from_senders(channels: int) -> sa.ColumnElement[bool]:
+def from_senders(channels: int, dialect: str) -> sa.ColumnElement[bool]:
     """Contacts whose (channel, address) is among the senders given by `sender_params`: per
     channel, `channel = ? AND address IN (...)`, which SQLite answers from the unique index
-    (a row-value IN list would scan every contact)."""
+    (a row-value IN list would scan every contact); on PostgreSQL `address = ANY(array)`,
+    one statement text whatever the number of addresses (see bot/storage/inserts.py)."""
     return sa.or_(
         *(
             sa.and_(
                 CONTACTS.c.channel == sa.bindparam(f"channel_{n}"),
-                CONTACTS.c.address.in_(sa.bindparam(f"addresses_{n}", expanding=True)),
+                among(CONTACTS.c.address, f"addresses_{n}", dialect),
             )
             for n in range(channels)
         )
     )
+
+
+def among(column: sa.Column[Any], name: str, dialect: str) -> sa.ColumnElement[bool]:
+    """`column` is one of the list given as parameter `name`."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def sender_params(senders: Iterable[Sender]) -> dict[str, Any]:
@@ -131,7 +142,7 @@ def _known(dialect: str, channels: int) -> Any:
         sa.select(*_PERSON, *_CONTACT, *_CONVERSATION)
         .join_from(CONTACTS, PEOPLE, PEOPLE.c.id == CONTACTS.c.person_id)
         .join(CONVERSATIONS, CONVERSATIONS.c.person_id == PEOPLE.c.id)
-        .where(from_senders(channels))
+        .where(from_senders(channels, dialect))
     )
     if dialect != "postgresql":
         return statement  # SQLite locks the whole database for the transaction
@@ -140,13 +151,13 @@ def _known(dialect: str, channels: int) -> Any:
     return statement.order_by(PEOPLE.c.id).with_for_update(of=[PEOPLE, CONVERSATIONS])
 
 
-_INSERT_INBOUND = per_dialect(
-    lambda insert: (
-        insert(INBOUND)
-        .on_conflict_do_nothing(index_elements=["channel", "dedupe_key"])
-        .returning(INBOUND.c.id, INBOUND.c.channel, INBOUND.c.dedupe_key)
+def _new_messages_only(insert: Any) -> Any:
+    """A message stored already (a redelivery) is skipped, and missing from RETURNING."""
+    return insert.on_conflict_do_nothing(index_elements=["channel", "dedupe_key"]).returning(
+        INBOUND.c.id, INBOUND.c.channel, INBOUND.c.dedupe_key
     )
-)
+
+
 _CONTACT_CHANGES = ("display_name", "last_inbound_at", "unreachable_at", "unreachable_reason")
 SAVE_CONTACT = (
     sa.update(CONTACTS)
@@ -154,11 +165,18 @@ SAVE_CONTACT = (
     .values({n: sa.bindparam(n, type_=CONTACTS.c[n].type) for n in _CONTACT_CHANGES})
 )
 _CONVERSATION_CHANGES = tuple(n for n in ConversationRow.__dataclass_fields__ if n != "person_id")
-SAVE_PERSON = (
-    sa.update(PEOPLE)
-    .where(PEOPLE.c.id == sa.bindparam("b_id"))
-    .values({n: sa.bindparam(n, type_=PEOPLE.c[n].type) for n in _PERSON_CHANGES})
-)
+
+
+@cache
+def save_person(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns of a person: one per set of columns a batch changed."""
+    return (
+        sa.update(PEOPLE)
+        .where(PEOPLE.c.id == sa.bindparam("b_id"))
+        .values({n: sa.bindparam(n, type_=PEOPLE.c[n].type) for n in columns})
+    )
+
+
 SAVE_CONVERSATION = (
     sa.update(CONVERSATIONS)
     .where(CONVERSATIONS.c.person_id == sa.bindparam("b_id"))
@@ -191,8 +209,7 @@ def insert_inbound(db: Session, rows: list[dict[str, Any]]) -> dict[tuple[str, s
     One missing from the answer was stored already: the provider delivered it again."""
     if not rows:
         return {}
-    statement = _INSERT_INBOUND[db.get_bind().dialect.name]
-    stored = db.connection().execute(statement, rows)
+    stored = insert_rows(db.connection(), INBOUND, rows, _new_messages_only)
     return {(channel, key): row_id for row_id, channel, key in stored}
 
 
@@ -201,11 +218,13 @@ def contact_changes(contact: ContactRow) -> dict[str, Any]:
 
 
 def person_changes(person: PersonRow) -> dict[str, Any] | None:
-    """The person's new values if the turn changed any, else None."""
+    """The columns the turn changed with their new values (and the key, `b_id`), or None.
+    Only those are written: whatever else staff changed meanwhile is left as it is."""
     values = person._changeable()
     if values == person.loaded:
         return None
-    return {"b_id": person.id, **dict(zip(_PERSON_CHANGES, values, strict=True))}
+    changed = zip(_PERSON_CHANGES, values, person.loaded, strict=True)
+    return {"b_id": person.id, **{name: new for name, new, old in changed if new != old}}
 
 
 def conversation_changes(conversation: ConversationRow) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 from bot.flowfiles import FlowSet
 from bot.pipeline import Handled, _orm_person
 from bot.storage.models import Person
-from bot.storage.turns import known
+from bot.storage.turns import known, person_changes
 from tests.conftest import FIXED_NOW
 from tests.storage.helpers import Clock, inbound, pipeline
 
@@ -77,3 +78,15 @@ def test_a_turn_needing_the_orm_keeps_what_it_changed_on_the_row_before(
     with Session(db_engine) as db:
         stored = db.exec(select(Person)).one()
     assert stored.zawgyi and stored.language == "my"
+
+
+def test_only_the_columns_a_turn_changed_are_written(db_engine: Engine, flows: FlowSet) -> None:
+    bot = pipeline(db_engine, flows, Clock(FIXED_NOW))
+    bot.handle(inbound("hello"))
+    with Session(db_engine) as db, db.begin():
+        ((_, row, _),) = known(db, [("sms", "+66812345678")]).values()
+    assert person_changes(row) is None
+    later = FIXED_NOW + timedelta(hours=1)
+    row.consent_at = row.updated_at = later
+    row.role = str(row.role)  # set to what it was: not a change
+    assert person_changes(row) == {"b_id": row.id, "consent_at": later, "updated_at": later}
