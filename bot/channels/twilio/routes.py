@@ -37,7 +37,7 @@ def twilio_routes(
     validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
 
     async def signed_form(request: Request) -> dict[str, str] | None:
-        form = {key: str(value) for key, value in (await request.form()).items()}
+        form = _Fields((key, str(value)) for key, value in (await request.form()).items())
         signature = request.headers.get(SIGNATURE_HEADER)
         url = _public_url(settings, request)
         if not signature or not validator.validate(url, form, signature):
@@ -72,6 +72,15 @@ def twilio_routes(
         Route(MESSAGES_PATH, messages, methods=["POST"]),
         Route(STATUS_PATH, status, methods=["POST"]),
     ]
+
+
+class _Fields(dict[str, str]):
+    """The form as RequestValidator reads it. It asks each field for `getall` (a MultiDict),
+    then `getlist`, then indexes: a plain dict costs two exceptions per field, for each of
+    the two signatures it computes, which was half the time of validating a Twilio form."""
+
+    def getall(self, name: str) -> list[str]:
+        return [self[name]]
 
 
 def twiml(handled: Handled, settings: Settings) -> str:
