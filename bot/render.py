@@ -44,9 +44,10 @@ class Reply:
 
 
 # Answers drawn lately, by (events, reader, channel): most turns draw one of a few hundred
-# answers (a menu, a question) for one of a few readers, and drawing one anew costs more
-# than the rest of the turn's engine. Bounded: an entry is an answer's text and its key.
-RENDERED_CACHE_SIZE = 4096
+# answers (a menu, a question) for one of a few readers, and drawing one anew costs five times
+# what a cached one does. Bounded: an entry held about 2.6 KB in the pipeline benchmark's
+# turns (key and answer), so at most about 5 MB.
+RENDERED_CACHE_SIZE = 2048
 
 
 def render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Reply | None:
