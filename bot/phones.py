@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
@@ -30,6 +31,13 @@ class PhoneInfo:
     timezone: str | None  # only when the number allows one zone
 
 
+# Numbers read lately: every message reads its sender's number (the webhook, then a
+# newcomer's person row), and phonenumbers takes longer than the rest of the form. A few
+# hundred bytes each.
+PHONE_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=PHONE_CACHE_SIZE)
 def parse_phone(raw: str) -> PhoneInfo | None:
     """Read an international number ("+66 81 234 5678"); None if it is not a valid number."""
     try:
