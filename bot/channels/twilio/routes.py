@@ -55,7 +55,9 @@ def twilio_routes(
             return Response(status_code=400)
         handled = await inbox.receive(inbound, inline=True)
         body = twiml(handled, settings)
-        return Response(body, media_type=TWIML, background=BackgroundTask(inbox.deliver, handled))
+        # Usually nothing is left to send: the answer went back in the TwiML.
+        later = BackgroundTask(inbox.deliver, handled) if handled.queued_ids else None
+        return Response(body, media_type=TWIML, background=later)
 
     async def status(request: Request) -> Response:
         form = await signed_form(request)
