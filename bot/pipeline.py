@@ -34,7 +34,7 @@ from bot.storage.effects import apply_effects, completions
 from bot.storage.models import Contact, Conversation, Person, utcnow
 from bot.storage.newcomers import create_newcomers
 from bot.storage.outbox import Queued, enqueue_document, reply_rows
-from bot.storage.pending import PendingWrites, Ticket
+from bot.storage.pending import PendingWrites, Ticket, TurnSession
 from bot.storage.people import (
     apply_fields,
     find_contact,
@@ -212,7 +212,7 @@ class Pipeline:
 
     def _transaction(self, messages: list[_Message]) -> list[Handled | None]:
         """One commit for `messages`; None for those left for the next transaction."""
-        with Session(self.engine, expire_on_commit=False) as db, db.begin():
+        with TurnSession(self.engine, expire_on_commit=False) as db, db.begin():
             writes = PendingWrites(db).attach()
             try:
                 answered = self._batch(db, writes, messages)
