@@ -288,19 +288,25 @@ def test_a_new_address_of_someone_known_goes_before_their_known_one(
     assert _places(db_engine) == _places(reference_engine)
 
 
+def _hold_batches(bot: Pipeline) -> threading.Event:
+    """The first batch waits until the event is set, while the others queue behind it."""
+    held = threading.Event()
+    handle_many = bot.handle_many
+
+    def slow(batch):  # type: ignore[no-untyped-def]
+        held.wait(10)
+        return handle_many(batch)
+
+    bot.handle_many = slow  # type: ignore[method-assign]
+    return held
+
+
 def test_closing_stores_what_was_submitted_and_a_cancelled_message_is_not_stored(
     db_engine: Engine, flows: FlowSet, clock: Clock
 ) -> None:
     bot = pipeline(db_engine, flows, clock)
     commits = GroupCommit(bot)
-    held = threading.Event()
-    handle_many = bot.handle_many
-
-    def slow(batch):  # type: ignore[no-untyped-def]
-        held.wait(10)  # the first batch waits while the others queue behind it
-        return handle_many(batch)
-
-    bot.handle_many = slow  # type: ignore[method-assign]
+    held = _hold_batches(bot)
     first = commits.submit(inbound("hello", address="+66812340001", phone="+66812340001"))
     given_up = commits.submit(inbound("hello", address="+66812340002", phone="+66812340002"))
     queued = commits.submit(inbound("hello", address="+66812340003", phone="+66812340003"))
@@ -399,14 +405,7 @@ async def test_callers_on_an_event_loop_get_a_batch_outcomes_in_one_wake_up(
         wake_ups += 1
         return call_soon_threadsafe(*args)
 
-    held = threading.Event()
-    handle_many = bot.handle_many
-
-    def slow(batch):  # type: ignore[no-untyped-def]
-        held.wait(10)  # the first batch waits while the others queue behind it
-        return handle_many(batch)
-
-    bot.handle_many = slow  # type: ignore[method-assign]
+    held = _hold_batches(bot)
     loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
     phones = [f"+6681234{n:04d}" for n in range(21)]
     tasks = [
