@@ -7,8 +7,9 @@ the database takes to apply it; kept here until the batch ends, they become one 
 per table.
 
 They are written before anything else in the session runs: in a `TurnSession`, any ORM query
-or flush first calls `flush` (hooks set once on the class: set on each session, they cost a
-third of an empty transaction), so nothing can read around them.
+or flush first calls `flush` (hooks set once on the class: set on each session, they made an
+empty transaction 45% dearer, 389 µs against 267 µs as measured), so nothing can read around
+them.
 """
 
 from __future__ import annotations
