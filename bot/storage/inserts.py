@@ -9,22 +9,29 @@ of them are interchangeable, so either id serves either row.
 On PostgreSQL the rows go as one array per column, `INSERT ... SELECT FROM unnest(...)`: the
 statement's text is the same for 2 rows or 64. A multi-row VALUES list is a new text for
 every batch size with a parameter per value, which psycopg parses afresh each time (it caches
-only statements of at most 50 parameters); that parsing was a fifth of a batch's CPU.
+only statements of at most 50 parameters); that parsing was a fifth of a batch's CPU. SQLite
+prepares a VALUES list of each size once and keeps it (bot/storage/db.py sizes its statement
+cache for that), so rows go there in chunks of at most CHUNK.
+
+Both run with the driver's own parameters (bot/storage/driver.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.storage.driver import column_encoders, plan
+
 Insert = Callable[[sa.Table], Any]  # postgresql.insert or sqlite.insert: both have ON CONFLICT
 Rows = Sequence[dict[str, Any]]
+# Rows per SQLite INSERT: a group commit's batch at most, so each table has 64 texts at most.
+CHUNK = 64
 
 
 def insert_returning_ids(
@@ -49,34 +56,94 @@ def _returning(table: sa.Table, keys: tuple[str, ...]) -> Callable[[Any], Any]:
 
 def insert_rows(
     connection: sa.Connection, table: sa.Table, rows: Rows, finish: Callable[[Any], Any]
-) -> Iterable[Any]:
+) -> list[tuple[Any, ...]]:
     """`rows` inserted by one statement, which `finish` completes (ON CONFLICT, RETURNING);
-    statements are built once per `finish` (a function kept for good, not a lambda) and shape."""
+    statements are built once per `finish` (a function kept for good, not a lambda) and
+    shape. Returns what RETURNING gave (nothing without it)."""
+    if not rows:
+        return []
     columns = tuple(rows[0])
     if any(tuple(row) != columns for row in rows):
         raise ValueError("rows inserted together must have the same columns")
-    if connection.dialect.name != "postgresql":
-        return connection.execute(_statement(sqlite.insert, table, finish), list(rows))
-    statement = _statement(postgresql.insert, table, finish, columns)
-    arrays = {}
-    for c in columns:
-        values = [row[c] for row in rows]
-        # JSON goes as text (psycopg cannot write an array of JSON values), cast back in SQL;
-        # serialised as SQLAlchemy's JSON type does by default.
-        arrays[f"u_{c}"] = [json.dumps(v) for v in values] if _is_json(table, c) else values
-    return connection.execute(statement, arrays)
-
-
-def _is_json(table: sa.Table, column: str) -> bool:
-    return isinstance(table.c[column].type, sa.JSON)
+    defaults = _defaults(table, columns)
+    if defaults:
+        given = {
+            name: default.arg(None) if default.is_callable else default.arg
+            for name, default in defaults
+        }
+        rows = [{**row, **given} for row in rows]
+    columns = _in_table_order(table, frozenset(rows[0]))
+    dialect = connection.dialect.name
+    encoders = column_encoders(table, columns, dialect)
+    if dialect == "postgresql":
+        statement = _unnest(table, finish, columns)
+        arrays = tuple(
+            _column(rows, name, convert) for name, convert in zip(columns, encoders, strict=True)
+        )
+        return _run(connection, statement, arrays)
+    returned: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        statement = _values(table, finish, columns, len(chunk))
+        params = tuple(
+            value if convert is None or value is None else convert(value)
+            for row in chunk
+            for convert, value in zip(encoders, map(row.__getitem__, columns), strict=True)
+        )
+        returned += _run(connection, statement, params)
+    return returned
 
 
 @cache
-def _statement(
-    insert: Insert, table: sa.Table, finish: Callable[[Any], Any], columns: tuple[str, ...] = ()
+def _in_table_order(table: sa.Table, names: frozenset[str]) -> tuple[str, ...]:
+    """The order SQLAlchemy compiles an INSERT's columns in, whatever order rows gave."""
+    return tuple(column.name for column in table.columns if column.name in names)
+
+
+@cache
+def _defaults(table: sa.Table, columns: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    """The Python-side defaults of the columns not given, which SQLAlchemy would have filled
+    in itself (a callable one is called once for the statement, as `from_select` does)."""
+    return tuple(
+        (column.name, column.default)
+        for column in table.columns
+        if column.name not in columns and column.default is not None
+    )
+
+
+def _column(rows: Rows, name: str, convert: Callable[[Any], Any] | None) -> list[Any]:
+    if convert is None:
+        return [row[name] for row in rows]
+    return [None if (value := row[name]) is None else convert(value) for row in rows]
+
+
+def _run(connection: sa.Connection, statement: Any, params: tuple[Any, ...]) -> list[Any]:
+    compiled = plan(statement, connection.dialect.name)
+    result = connection.exec_driver_sql(compiled.sql, params)
+    if not compiled.decoders:
+        return []
+    return [compiled.decode(row) for row in result]
+
+
+@cache
+def _values(
+    table: sa.Table, finish: Callable[[Any], Any], columns: tuple[str, ...], count: int
 ) -> Any:
-    if not columns:
-        return finish(insert(table))
+    """INSERT ... VALUES with `count` rows, its parameters row by row in column order."""
+    rows = [
+        {c: sa.bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)
+    ]
+    statement = finish(sqlite.insert(table).values(rows))
+    expected = tuple(f"r{n}_{c}" for n in range(count) for c in columns)
+    if plan(statement, "sqlite").names != expected:
+        raise AssertionError("a VALUES list compiled its parameters in another order")
+    return statement
+
+
+@cache
+def _unnest(table: sa.Table, finish: Callable[[Any], Any], columns: tuple[str, ...]) -> Any:
+    """INSERT ... SELECT FROM unnest(one array per column): JSON goes as text (psycopg cannot
+    write an array of JSON values) and is cast back in SQL."""
     arrays = [
         sa.bindparam(
             f"u_{c}", type_=postgresql.ARRAY(sa.Text if _is_json(table, c) else table.c[c].type)
@@ -90,7 +157,14 @@ def _statement(
             for c in columns
         )
     )
-    return finish(insert(table).from_select(list(columns), select))
+    statement = finish(postgresql.insert(table).from_select(list(columns), select))
+    if plan(statement, "postgresql").names != tuple(f"u_{c}" for c in columns):
+        raise AssertionError("unnest compiled its arrays in another order")
+    return statement
+
+
+def _is_json(table: sa.Table, column: str) -> bool:
+    return isinstance(table.c[column].type, sa.JSON)
 
 
 def per_dialect(build: Callable[[Insert], Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.channels.base import InboundMessage
+from bot.storage.driver import fetch
 from bot.storage.inserts import insert_returning_ids, insert_rows
 from bot.storage.people import person_values
 from bot.storage.turns import (
@@ -46,7 +47,7 @@ def create_newcomers(db: Session, messages: Sequence[InboundMessage], now: datet
         firsts.setdefault((message.channel, message.address), message)
     senders = list(firsts)
     params = sender_params(senders)
-    found = connection.execute(_contacts_of(len(params) // 2, connection.dialect.name), params)
+    found = fetch(connection, _contacts_of(len(params) // 2, connection.dialect.name), params)
     owners = {(channel, address): person_id for channel, address, person_id in found}
     new = [firsts[s] for s in senders if s not in owners]
     if new:
@@ -73,7 +74,7 @@ def _new_contacts(
     phones = [v["phone"] for v in values if v["phone"]]
     by_phone: dict[str, int] = {}
     if phones:
-        found = connection.execute(_people_by_phone(connection.dialect.name), {"phones": phones})
+        found = fetch(connection, _people_by_phone(connection.dialect.name), {"phones": phones})
         by_phone = {phone: person_id for phone, person_id in found}
     # One new person per new phone number (two channels of one number: one person).
     wanted: dict[Any, dict[str, Any]] = {}

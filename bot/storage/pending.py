@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
+from bot.storage.driver import execute_many
 from bot.storage.effects import COMPLETE
 from bot.storage.inserts import insert_returning_ids
 from bot.storage.outbox import OUTBOX, REPLY_KEYS, Queued
@@ -120,7 +121,7 @@ class PendingWrites:
             if pending:
                 values = list(pending.values())
                 pending.clear()
-                connection.execute(statement, values)
+                execute_many(connection, statement, values)
 
     def _people_by_columns(self) -> list[tuple[Any, dict[int, dict[str, Any]]]]:
         """One UPDATE for each set of columns changed (agreeing, setting a place...)."""

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
+from bot.storage.driver import fetch
 from bot.storage.inserts import insert_rows
 from bot.storage.models import Contact, Conversation, InboundMessage, Person
 
@@ -104,9 +105,8 @@ _CONVERSATION = [CONVERSATIONS.c[name] for name in ConversationRow.__dataclass_f
 
 def from_senders(channels: int, dialect: str) -> sa.ColumnElement[bool]:
     """Contacts whose (channel, address) is among the senders given by `sender_params`: per
-    channel, `channel = ? AND address IN (...)`, which SQLite answers from the unique index
-    (a row-value IN list would scan every contact); on PostgreSQL `address = ANY(array)`,
-    one statement text whatever the number of addresses (see bot/storage/inserts.py)."""
+    channel, `channel = ? AND address` among the addresses, which both databases answer from
+    the unique index (a row-value IN list would scan every contact on SQLite)."""
     return sa.or_(
         *(
             sa.and_(
@@ -119,10 +119,13 @@ def from_senders(channels: int, dialect: str) -> sa.ColumnElement[bool]:
 
 
 def among(column: sa.Column[Any], name: str, dialect: str) -> sa.ColumnElement[bool]:
-    """`column` is one of the list given as parameter `name`."""
+    """`column` is one of the list given as parameter `name`: one statement text for any
+    number of values on both databases (SQLite reads the list as a JSON array, and still
+    looks each value up in the column's index)."""
     if dialect == "postgresql":
         return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
-    return column.in_(sa.bindparam(name, expanding=True))
+    values = sa.func.json_each(sa.bindparam(name, type_=sa.JSON)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
 
 
 def sender_params(senders: Iterable[Sender]) -> dict[str, Any]:
@@ -194,9 +197,10 @@ def known(db: Session, senders: Iterable[Sender]) -> dict[Sender, Known]:
         return {}
     found: dict[Sender, Known] = {}
     params = sender_params(wanted)
-    statement = _known(db.get_bind().dialect.name, len(params) // 2)
+    connection = db.connection()
+    statement = _known(connection.dialect.name, len(params) // 2)
     people, contacts = len(_PERSON), len(_PERSON) + len(_CONTACT)
-    for values in db.connection().execute(statement, params):
+    for values in fetch(connection, statement, params):
         person = PersonRow(*values[:people])
         contact = ContactRow(*values[people:contacts])
         conversation = ConversationRow(*values[contacts:])
