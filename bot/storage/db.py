@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 BUSY_SECONDS = 10  # how long a SQLite writer waits for another before giving up
 # Execution option for a connection that only reads: no write lock taken on SQLite.
 READ_ONLY = "bot_read_only"
+STATEMENT_CACHE = 512  # prepared statements kept per SQLite connection (the driver's is 128)
 
 
 def normalise_url(url: str) -> str:
@@ -32,7 +33,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+    # Multi-row INSERTs have one text per number of rows (bot/storage/inserts.py): room for
+    # them all besides everything else, or SQLite would prepare them again and again.
+    connect_args = {"check_same_thread": False, "cached_statements": STATEMENT_CACHE}
+    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
