@@ -565,8 +565,8 @@ def people_rows(user: int, now: datetime) -> tuple[ContactRow, PersonRow, Conver
     inbound = InboundMessage(channel="sms", address=address, dedupe_key="", phone=address)
     new = Person(id=user + 1, **person_values(inbound, now))
     person = PersonRow(**{name: getattr(new, name) for name in PERSON_COLUMNS})
-    contact = ContactRow(user + 1, user + 1, "sms", address, None, None, None, None)
-    conversation = ConversationRow(user + 1, None, 0, None, {}, [], 0, now)
+    contact = ContactRow(user + 1, user + 1, "sms", address, None)
+    conversation = ConversationRow(user + 1, None, 0, None, "{}", [], 0)
     return contact, person, conversation
 
 

@@ -9,6 +9,7 @@ recognised and answered nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -373,7 +374,8 @@ class Pipeline:
             data=data,
             facts=facts,
         )
-        state = State.from_json(conversation.state)
+        stored = conversation.state
+        state = State.from_json(json.loads(stored) if isinstance(stored, str) else stored)
         try:
             return resume(state, inp, context)
         except Exception:
@@ -421,7 +423,8 @@ def _new_conversation(db: Session, person_id: int) -> Conversation:
 def _save(
     conversation: Conversation | ConversationRow, turn: Turn, reply: Reply | None, now: datetime
 ) -> None:
-    conversation.state = turn.state.to_json()
+    state = turn.state.to_json()
+    conversation.state = json.dumps(state) if isinstance(conversation, ConversationRow) else state
     conversation.flow = turn.state.flow
     conversation.flow_version = turn.state.version
     conversation.step = turn.state.step

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,11 +104,19 @@ class Plan:
             )
         )
 
-    def decode(self, row: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(
-            value if convert is None or value is None else convert(value)
-            for convert, value in zip(self.decoders, row, strict=True)
-        )
+    def decode(self, row: Sequence[Any]) -> Sequence[Any]:
+        """Only the columns that need it are converted: most are read as they come."""
+        if not self.converted:
+            return row
+        values = list(row)
+        for index, convert in self.converted:
+            if (value := values[index]) is not None:
+                values[index] = convert(value)
+        return values
+
+    @cached_property
+    def converted(self) -> tuple[tuple[int, Convert], ...]:
+        return tuple((i, c) for i, c in enumerate(self.decoders) if c is not None)
 
 
 @cache
@@ -127,7 +135,7 @@ def plan(statement: Any, dialect: str) -> Plan:
 
 def fetch(
     connection: sa.Connection, statement: Any, values: Mapping[str, Any]
-) -> list[tuple[Any, ...]]:
+) -> list[Sequence[Any]]:
     """The statement's rows, read as its column types say."""
     compiled = plan(statement, connection.dialect.name)
     result = connection.exec_driver_sql(compiled.sql, compiled.params(values))

@@ -56,7 +56,7 @@ def _returning(table: sa.Table, keys: tuple[str, ...]) -> Callable[[Any], Any]:
 
 def insert_rows(
     connection: sa.Connection, table: sa.Table, rows: Rows, finish: Callable[[Any], Any]
-) -> list[tuple[Any, ...]]:
+) -> list[Sequence[Any]]:
     """`rows` inserted by one statement, which `finish` completes (ON CONFLICT, RETURNING);
     statements are built once per `finish` (a function kept for good, not a lambda) and
     shape. Returns what RETURNING gave (nothing without it)."""
@@ -81,7 +81,7 @@ def insert_rows(
             _column(rows, name, convert) for name, convert in zip(columns, encoders, strict=True)
         )
         return _run(connection, statement, arrays)
-    returned: list[tuple[Any, ...]] = []
+    returned: list[Sequence[Any]] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         statement = _values(table, finish, columns, len(chunk))

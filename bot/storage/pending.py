@@ -114,7 +114,7 @@ class PendingWrites:
         updates: list[tuple[Any, dict[Any, dict[str, Any]]]] = [
             (SAVE_CONTACT, self.contacts),
             *self._people_by_columns(),
-            (SAVE_CONVERSATION, self.conversations),
+            (SAVE_CONVERSATION[connection.dialect.name], self.conversations),
             (COMPLETE[connection.dialect.name], self.completions),
         ]
         for statement, pending in updates:

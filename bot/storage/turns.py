@@ -12,7 +12,7 @@ people who write again are the other unusual paths in bot/pipeline.py.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from datetime import datetime
 from functools import cache
 from operator import attrgetter
@@ -35,36 +35,39 @@ PEOPLE: sa.Table = Person.__table__  # type: ignore[attr-defined]
 
 @dataclass
 class ContactRow:
-    """The contact's columns a turn reads and changes (`pipeline._touch`)."""
+    """The contact's columns a turn reads, and those it only writes (`pipeline._touch`),
+    which the SELECT leaves out."""
 
     id: int
     person_id: int
     channel: str
     address: str
     display_name: str | None
-    last_inbound_at: datetime | None
-    unreachable_at: datetime | None
-    unreachable_reason: str | None
+    last_inbound_at: datetime | None = None
+    unreachable_at: datetime | None = None
+    unreachable_reason: str | None = None
 
 
 @dataclass
 class ConversationRow:
-    """The conversation's columns a turn reads and saves (`pipeline._save`)."""
+    """The conversation's columns a turn reads and saves (`pipeline._save`); the state as
+    the JSON text stored, read when the turn needs it."""
 
     person_id: int
     flow: str | None
     flow_version: int
     step: str | None
-    state: dict[str, Any]
+    state: str
     labels: list[str]
     revision: int
-    updated_at: datetime
+    updated_at: datetime | None = None  # only written
 
 
 @dataclass
 class PersonRow:
-    """Every column of the person, read by the batch's SELECT; what a turn changes is found
-    by comparing with the values as loaded (`person_changes`)."""
+    """The person's columns, read by the batch's SELECT but for the times of creation and
+    last change, which a turn never reads; what a turn changes is found by comparing with the
+    values as loaded (`person_changes`)."""
 
     id: int
     phone: str | None
@@ -80,8 +83,7 @@ class PersonRow:
     role_country: str | None
     reminders: str
     forgotten_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    updated_at: datetime | None = None  # only written: set when a field changes
     loaded: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,16 +93,26 @@ class PersonRow:
         return _person_values(self)
 
 
-# The columns a turn may change (everything but the key and the creation time).
+# The columns a turn may change (everything but the key).
 _PERSON_CHANGES = tuple(
-    name for name in PersonRow.__dataclass_fields__ if name not in ("id", "created_at", "loaded")
+    name for name in PersonRow.__dataclass_fields__ if name not in ("id", "loaded")
 )
 _person_values = attrgetter(*_PERSON_CHANGES)
 TurnPerson = Person | PersonRow  # a turn's person: the row, or the ORM object (see above)
 
-_PERSON = [PEOPLE.c[name] for name in PersonRow.__dataclass_fields__ if name != "loaded"]
-_CONTACT = [CONTACTS.c[name] for name in ContactRow.__dataclass_fields__]
-_CONVERSATION = [CONVERSATIONS.c[name] for name in ConversationRow.__dataclass_fields__]
+
+def _read(row: type[Any], table: sa.Table) -> list[Any]:
+    """The columns the SELECT reads for `row`: its fields without a default."""
+    fields = row.__dataclass_fields__.values()
+    return [table.c[f.name] for f in fields if f.default is MISSING and f.name != "loaded"]
+
+
+_PERSON = _read(PersonRow, PEOPLE)
+_CONTACT = _read(ContactRow, CONTACTS)
+_CONVERSATION = [
+    sa.cast(column, sa.Text) if column.name == "state" else column
+    for column in _read(ConversationRow, CONVERSATIONS)
+]
 
 
 def from_senders(channels: int, dialect: str) -> sa.ColumnElement[bool]:
@@ -180,11 +192,23 @@ def save_person(columns: tuple[str, ...]) -> Any:
     )
 
 
-SAVE_CONVERSATION = (
-    sa.update(CONVERSATIONS)
-    .where(CONVERSATIONS.c.person_id == sa.bindparam("b_id"))
-    .values({n: sa.bindparam(n, type_=CONVERSATIONS.c[n].type) for n in _CONVERSATION_CHANGES})
-)
+def _save_conversation(dialect: str) -> Any:
+    """The state goes as the JSON text the turn already has (cast to JSON on PostgreSQL;
+    on SQLite a CAST to JSON would read the text as a number)."""
+    values: dict[str, Any] = {
+        n: sa.bindparam(n, type_=CONVERSATIONS.c[n].type) for n in _CONVERSATION_CHANGES
+    }
+    values["state"] = sa.bindparam("state", type_=sa.Text)
+    if dialect == "postgresql":
+        values["state"] = sa.cast(values["state"], postgresql.JSON)
+    return (
+        sa.update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.person_id == sa.bindparam("b_id"))
+        .values(values)
+    )
+
+
+SAVE_CONVERSATION = {dialect: _save_conversation(dialect) for dialect in ("postgresql", "sqlite")}
 
 Known = tuple[ContactRow, PersonRow, ConversationRow]
 

@@ -111,7 +111,7 @@ def test_rows_written_and_read_through_the_driver_match_the_orm(db_engine: Engin
         rows = [{"b_id": i, "state": {"flow": "menu", "n": i}, "at": later} for i in ids]
         execute_many(connection, update, rows)
         fetched = fetch(connection, read.order_by(CONVERSATIONS.c.person_id), {})
-    assert fetched == [(i, {"flow": "menu", "n": i}, later) for i in ids]
+    assert [tuple(row) for row in fetched] == [(i, {"flow": "menu", "n": i}, later) for i in ids]
     assert all(row[2].tzinfo is UTC for row in fetched)
     with Session(db_engine) as db:
         stored = db.exec(select(Conversation).order_by(Conversation.person_id)).all()
