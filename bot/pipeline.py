@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from bot.channels.base import InboundMessage, capabilities
 from bot.engine import texts
-from bot.engine.events import AskChoice, AskText, FlowEnded, FlowStarted, SendText, SetField
+from bot.engine.events import SendText
 from bot.engine.runner import Turn, resume
 from bot.engine.state import Context, Input, Item, State
 from bot.flowfiles import FlowSet
@@ -59,6 +59,7 @@ from bot.storage.turns import (
 )
 from bot.storage.views import resolve_views
 from bot.text import Normalised, is_unicode_burmese, normalise
+from bot.turncache import Kept, Key, TurnCache, keepable, quiet
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # An answer longer than this many provider messages goes through the outbox instead.
 INLINE_MAX_PARTS = 1
-# Events whose turn neither reads nor writes anything but the person's own rows.
-QUIET_EVENTS = (SendText, AskChoice, AskText, FlowStarted, FlowEnded, SetField)
 
 
 @dataclass(frozen=True)
@@ -158,6 +157,7 @@ class Pipeline:
         self.content = content or ContentCache(clock)
         self.statement_deadline = statement_deadline
         self.prices = prices or {}  # SMS price per segment by country, for broadcast previews
+        self.turns = TurnCache()
 
     def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
         """Store the message and its answer. With `inline`, a short answer (at most
@@ -298,32 +298,42 @@ class Pipeline:
             writes.save_contact(contact_changes(contact))
         _remember_script(person, message.normalised)
         inp = engine_input(inbound, message.normalised, conversation.labels, self.max_input_chars)
-        data = self.content.collections(db, person, now)
-        facts = statement_facts(db, person.id, now, self.statement_deadline)
-        turn = self._turn(conversation, person, inp, now, inbound.channel, data, facts)
+        key = _turn_key(conversation, inp, person, inbound.channel)
+        kept = self.turns.get(key) if key is not None else None
         orm: Person | None = None
-        if all(isinstance(e, QUIET_EVENTS) for e in turn.events):
-            events = turn.events
+        if kept is not None:
+            turn, events, reply = kept.turn, kept.turn.events, kept.reply
             apply_fields(person, events, now)
             completions(person.id, events, now, writes.complete)
         else:
-            writes.flush()  # views and effects may read what the batch wrote so far
-            person = orm = _orm_person(db, person)
-            events = resolve_views(db, orm, turn.events, now, self.prices)
-            apply_fields(orm, events, now)
-        reader = reader_of(person)  # before an erasure: the goodbye is in their language
-        if orm is not None:
-            apply_effects(
-                db,
-                orm,
-                events,
-                now,
-                inbound.channel,
-                self.statement_deadline,
-                contact.id,
-                completed=writes.complete,
-            )
-        reply = render(events, reader, capabilities(inbound.channel))
+            data = self.content.collections(db, person, now)
+            facts = statement_facts(db, person.id, now, self.statement_deadline)
+            turn = self._turn(conversation, person, inp, now, inbound.channel, data, facts)
+            if quiet(turn):
+                events = turn.events
+                apply_fields(person, events, now)
+                completions(person.id, events, now, writes.complete)
+            else:
+                writes.flush()  # views and effects may read what the batch wrote so far
+                person = orm = _orm_person(db, person)
+                events = resolve_views(db, orm, turn.events, now, self.prices)
+                apply_fields(orm, events, now)
+            reader = reader_of(person)  # before an erasure: the goodbye is in their language
+            if orm is not None:
+                apply_effects(
+                    db,
+                    orm,
+                    events,
+                    now,
+                    inbound.channel,
+                    self.statement_deadline,
+                    contact.id,
+                    completed=writes.complete,
+                )
+            reply = render(events, reader, capabilities(inbound.channel))
+            if key is not None and keepable(turn):
+                kept = Kept(turn, reply, json.dumps(turn.state.to_json()))
+                self.turns.put(key, kept)
         inline = message.inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
         ticket = (
             writes.queue(reply_rows(contact, reply, inbound_id, now, inline)) if reply else None
@@ -338,7 +348,7 @@ class Pipeline:
             forget_contact_after(db, contact.id, (ticket.queued if ticket else []) + documents)
         if isinstance(person, PersonRow) and (changes := person_changes(person)):
             writes.save_person(changes)
-        _save(conversation, turn, reply, now)
+        _save(conversation, turn, kept.state if kept else None, reply, now)
         if isinstance(conversation, ConversationRow):
             writes.save_conversation(conversation_changes(conversation))
         else:
@@ -384,6 +394,16 @@ class Pipeline:
             return Turn(State(), (SendText(texts.something_went_wrong()),))
 
 
+def _turn_key(
+    conversation: Conversation | ConversationRow, inp: Input, person: TurnPerson, channel: str
+) -> Key | None:
+    """What a kept turn is found by; None where the state is not at hand as stored text (the
+    ORM's conversation of someone erased who writes again)."""
+    if not isinstance(conversation, ConversationRow):
+        return None
+    return conversation.state, inp, profile_of(person), channel, person.zawgyi
+
+
 def _touch(contact: Contact | ContactRow, inbound: InboundMessage, now: datetime) -> None:
     contact.last_inbound_at = now
     contact.unreachable_at = contact.unreachable_reason = None  # they wrote: reachable again
@@ -421,10 +441,17 @@ def _new_conversation(db: Session, person_id: int) -> Conversation:
 
 
 def _save(
-    conversation: Conversation | ConversationRow, turn: Turn, reply: Reply | None, now: datetime
+    conversation: Conversation | ConversationRow,
+    turn: Turn,
+    stored: str | None,
+    reply: Reply | None,
+    now: datetime,
 ) -> None:
-    state = turn.state.to_json()
-    conversation.state = json.dumps(state) if isinstance(conversation, ConversationRow) else state
+    """`stored`: the new state as JSON text, if the turn was kept with it."""
+    if isinstance(conversation, ConversationRow):
+        conversation.state = stored or json.dumps(turn.state.to_json())
+    else:
+        conversation.state = turn.state.to_json()
     conversation.flow = turn.state.flow
     conversation.flow_version = turn.state.version
     conversation.step = turn.state.step

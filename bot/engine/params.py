@@ -27,6 +27,15 @@ class Scope:
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 
+# What parameters of each source read besides the state and the profile.
+_READS = {"now": "now", "now_in": "now", "item": "data", "chosen": "data", "fact": "facts"}
+
+
+def reads_of(spec: TextSpec) -> frozenset[str]:
+    """What resolving this text reads of the moment, the listed data and the facts."""
+    return frozenset(_READS[p.source] for p in spec.params.values() if p.source in _READS)
+
+
 def resolve(spec: TextSpec, scope: Scope) -> Text:
     return without_params(spec) or _with_params(spec, scope)
 

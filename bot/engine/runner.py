@@ -6,6 +6,7 @@ events. It runs steps until one waits for the user (a choice, a text answer) or 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from bot.engine.events import (
 from bot.engine.flow import Condition, Flow, OptionSpec, Step, TextSpec
 from bot.engine.keywords import Keyword
 from bot.engine.messages import Msg, Text
-from bot.engine.params import Scope, chosen, resolve, without_params
+from bot.engine.params import Scope, chosen, reads_of, resolve, without_params
 from bot.engine.state import Bookmark, Context, Input, Item, State, Waiting
 from bot.engine.statement import statement_msg
 from bot.engine.validate import CHECKS
@@ -66,6 +67,10 @@ class FlowLoopError(RuntimeError):
 class Turn:
     state: State
     events: tuple[Event, ...]
+    # What the turn read besides its state, input, profile and channel: "now", "data" (the
+    # listed items), "facts". A turn that read none of them gives the same outcome to anyone
+    # in that state sending that input, so callers may keep it (bot/turncache.py).
+    reads: frozenset[str] = frozenset()
 
     @property
     def visible(self) -> tuple[Event, ...]:
@@ -92,9 +97,10 @@ class _Run:
         self.events: list[Event] = []
         self.steps_run = 0
         self.silent = False  # an opted-out person gets no answer
+        self.reads: set[str] = set()
 
     def turn(self) -> Turn:
-        return Turn(self.state, tuple(self.events))
+        return Turn(self.state, tuple(self.events), frozenset(self.reads))
 
     # -- input ---------------------------------------------------------------------------
 
@@ -356,7 +362,7 @@ class _Run:
             self._effect(step)
             return following
         if step.kind == "recall":  # the last submitted statement, to update it
-            recalled = self.ctx.facts.get("statement_answers") or {}
+            recalled = self.facts().get("statement_answers") or {}
             self.state = self.state.evolve(answers={**self.state.answers, **recalled})
             return following
         if step.kind == "submit":
@@ -374,7 +380,7 @@ class _Run:
         if step.value == "statement":
             self.events.append(SubmitStatement(answers, statement_msg(answers)))
             return
-        picked = chosen(answers, step.item, self.ctx.data) if step.item else None
+        picked = chosen(answers, step.item, self.data()) if step.item else None
         if step.item is not None and picked is None:
             return  # the item vanished since it was listed: nothing to do
         assert step.value is not None
@@ -382,7 +388,7 @@ class _Run:
 
     def _effect(self, step: Step) -> None:
         assert step.value is not None
-        picked = chosen(self.state.answers, step.item, self.ctx.data) if step.item else None
+        picked = chosen(self.state.answers, step.item, self.data()) if step.item else None
         if step.kind == "request":
             self.events.append(RequestHelp(step.value))
         elif step.kind == "remind":
@@ -410,7 +416,7 @@ class _Run:
 
     def _ask_again_pick(self, step: Step, waiting: Waiting, full: bool) -> None:
         """The same numbers as before: items that vanished since are left out."""
-        by_id = {i.id: i for i in self.ctx.data.get(step.collection or "", ())}
+        by_id = {i.id: i for i in self.data().get(step.collection or "", ())}
         items = [
             by_id[i.removeprefix(ITEM_PREFIX)]
             for i in waiting.options
@@ -426,7 +432,7 @@ class _Run:
         self.state = self.state.evolve(waiting=Waiting("choice", tuple(o.id for o in options)))
 
     def _items(self, step: Step) -> list[Item]:
-        return list(self.ctx.data.get(step.collection or "", ()))[: step.limit]
+        return list(self.data().get(step.collection or "", ()))[: step.limit]
 
     def _ask_pick(self, step: Step, items: list[Item], extra: list[OptionSpec], full: bool) -> None:
         assert step.label is not None
@@ -488,17 +494,26 @@ class _Run:
         if name.startswith("answer."):
             return self.state.answers.get(name.removeprefix("answer."))
         if name in self.ctx.facts:
-            return self.ctx.facts[name]
+            return self.facts()[name]
         return self.profile.get(name)
 
     def text(self, spec: TextSpec, item: Item | None = None) -> Text:
         plain = without_params(spec)
         if plain is not None:
             return plain
+        self.reads |= reads_of(spec)
         scope = Scope(
             self.profile, self.ctx.now, self.state.answers, self.ctx.data, item, self.ctx.facts
         )
         return resolve(spec, scope)
+
+    def data(self) -> Mapping[str, Sequence[Item]]:
+        self.reads.add("data")
+        return self.ctx.data
+
+    def facts(self) -> Mapping[str, Any]:
+        self.reads.add("facts")
+        return self.ctx.facts
 
 
 def _option(step: Step, option_id: str) -> OptionSpec | None:

@@ -164,6 +164,7 @@ def run_case(flows: Mapping[str, Flow], case: Mapping[str, Any]) -> list[dict[st
                 "answers": dict(state.answers),
                 "profile": profile,
                 "bookmarks": sorted(state.bookmarks),
+                "reads": sorted(turn.reads),
             }
         )
     return results

@@ -42,5 +42,7 @@ def test_case(name: str, index: int) -> None:
             assert result["answers"] == spec["answers"], where
         if "bookmarks" in spec:
             assert result["bookmarks"] == spec["bookmarks"], where
+        if "reads" in spec:
+            assert result["reads"] == spec["reads"], where
         for field, value in (spec.get("profile") or {}).items():
             assert getattr(result["profile"], field) == value, f"{where}: {field}"
