@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,9 +44,19 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# The last time written and its text: a turn writes its moment into about nine columns.
+_last_time: tuple[datetime | None, str] = (None, "")
+
+
 def _utc_text(value: datetime) -> str:
     """As SQLAlchemy's SQLite dialect writes a DateTime: UTC, microseconds always shown."""
-    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    global _last_time
+    last, text = _last_time  # one read: another thread may replace the pair meanwhile
+    if value is last:
+        return text
+    text = _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_time = (value, text)
+    return text
 
 
 def _from_utc_text(value: str) -> datetime:
@@ -87,36 +98,55 @@ def _each(convert: Convert) -> Convert:
 
 
 @dataclass(frozen=True)
+class Conversions:
+    """The conversions a row's values need, by position: most positions need none."""
+
+    at: tuple[tuple[int, Convert], ...]
+
+    @classmethod
+    def of(cls, converts: Iterable[Convert | None]) -> Conversions:
+        return cls(tuple((i, c) for i, c in enumerate(converts) if c is not None))
+
+    def apply(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not self.at:
+            return values
+        converted = list(values)
+        for index, convert in self.at:
+            if (value := converted[index]) is not None:
+                converted[index] = convert(value)
+        return tuple(converted)  # the driver takes a sequence of rows only as tuples
+
+    def each(self, columns: list[list[Any]]) -> list[list[Any]]:
+        """The same for a row of columns, one list of values each (PostgreSQL's arrays)."""
+        for index, convert in self.at:
+            columns[index] = [None if v is None else convert(v) for v in columns[index]]
+        return columns
+
+
+def getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of `names` from a mapping, as a tuple (itemgetter, in C)."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda values: (values[name],)
+    return itemgetter(*names)
+
+
+@dataclass(frozen=True)
 class Plan:
-    """A compiled statement: its text, its parameters in order with their encoders, and
-    the decoders of the columns it returns."""
+    """A compiled statement: its text, its parameters in order and how to encode them, and
+    how to decode the columns it returns."""
 
     sql: str
     names: tuple[str, ...]
-    encoders: tuple[Convert | None, ...]
-    decoders: tuple[Convert | None, ...]
+    encode: Conversions
+    decode: Conversions
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            value if convert is None or value is None else convert(value)
-            for convert, value in zip(
-                self.encoders, map(values.__getitem__, self.names), strict=True
-            )
-        )
-
-    def decode(self, row: Sequence[Any]) -> Sequence[Any]:
-        """Only the columns that need it are converted: most are read as they come."""
-        if not self.converted:
-            return row
-        values = list(row)
-        for index, convert in self.converted:
-            if (value := values[index]) is not None:
-                values[index] = convert(value)
-        return values
+        return self.encode.apply(self._values(values)) if self.names else ()
 
     @cached_property
-    def converted(self) -> tuple[tuple[int, Convert], ...]:
-        return tuple((i, c) for i, c in enumerate(self.decoders) if c is not None)
+    def _values(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        return getter(self.names)
 
 
 @cache
@@ -125,12 +155,12 @@ def plan(statement: Any, dialect: str) -> Plan:
     (module constants, or cached builders)."""
     compiled = statement.compile(dialect=_COMPILERS[dialect])
     names = tuple(compiled.positiontup or ())
-    encoders = tuple(encoder(compiled.binds[name].type, dialect) for name in names)
+    encoders = (encoder(compiled.binds[name].type, dialect) for name in names)
     returned = getattr(statement, "selected_columns", None)
     if returned is None and statement._returning:  # an INSERT or UPDATE ... RETURNING
         returned = statement._returning
-    decoders = tuple(decoder(column.type, dialect) for column in returned or ())
-    return Plan(compiled.string, names, encoders, decoders)
+    decoders = (decoder(column.type, dialect) for column in returned or ())
+    return Plan(compiled.string, names, Conversions.of(encoders), Conversions.of(decoders))
 
 
 def fetch(
@@ -139,7 +169,7 @@ def fetch(
     """The statement's rows, read as its column types say."""
     compiled = plan(statement, connection.dialect.name)
     result = connection.exec_driver_sql(compiled.sql, compiled.params(values))
-    return [compiled.decode(row) for row in result]
+    return [compiled.decode.apply(tuple(row)) for row in result]
 
 
 def execute(connection: sa.Connection, statement: Any, values: Mapping[str, Any]) -> None:
@@ -158,6 +188,6 @@ def execute_many(
 
 
 @cache
-def column_encoders(table: sa.Table, columns: tuple[str, ...], dialect: str) -> tuple[Any, ...]:
-    """The encoder of each of these columns of `table`, as `encoder` gives it."""
-    return tuple(encoder(table.c[name].type, dialect) for name in columns)
+def column_encoders(table: sa.Table, columns: tuple[str, ...], dialect: str) -> Conversions:
+    """How values of these columns of `table` are encoded, in this order."""
+    return Conversions.of(encoder(table.c[name].type, dialect) for name in columns)

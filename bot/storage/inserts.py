@@ -21,12 +21,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.storage.driver import column_encoders, plan
+from bot.storage.driver import column_encoders, getter, plan
 
 Insert = Callable[[sa.Table], Any]  # postgresql.insert or sqlite.insert: both have ON CONFLICT
 Rows = Sequence[dict[str, Any]]
@@ -74,22 +75,17 @@ def insert_rows(
         rows = [{**row, **given} for row in rows]
     columns = _in_table_order(table, frozenset(rows[0]))
     dialect = connection.dialect.name
-    encoders = column_encoders(table, columns, dialect)
+    encode = column_encoders(table, columns, dialect)
     if dialect == "postgresql":
         statement = _unnest(table, finish, columns)
-        arrays = tuple(
-            _column(rows, name, convert) for name, convert in zip(columns, encoders, strict=True)
-        )
+        arrays = encode.each([[row[name] for row in rows] for name in columns])
         return _run(connection, statement, arrays)
     returned: list[Sequence[Any]] = []
+    values = getter(columns)
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         statement = _values(table, finish, columns, len(chunk))
-        params = tuple(
-            value if convert is None or value is None else convert(value)
-            for row in chunk
-            for convert, value in zip(encoders, map(row.__getitem__, columns), strict=True)
-        )
+        params = tuple(chain.from_iterable(encode.apply(values(row)) for row in chunk))
         returned += _run(connection, statement, params)
     return returned
 
@@ -111,18 +107,12 @@ def _defaults(table: sa.Table, columns: tuple[str, ...]) -> tuple[tuple[str, Any
     )
 
 
-def _column(rows: Rows, name: str, convert: Callable[[Any], Any] | None) -> list[Any]:
-    if convert is None:
-        return [row[name] for row in rows]
-    return [None if (value := row[name]) is None else convert(value) for row in rows]
-
-
-def _run(connection: sa.Connection, statement: Any, params: tuple[Any, ...]) -> list[Any]:
+def _run(connection: sa.Connection, statement: Any, params: Sequence[Any]) -> list[Any]:
     compiled = plan(statement, connection.dialect.name)
-    result = connection.exec_driver_sql(compiled.sql, params)
-    if not compiled.decoders:
+    result = connection.exec_driver_sql(compiled.sql, tuple(params))
+    if not statement._returning:
         return []
-    return [compiled.decode(row) for row in result]
+    return [compiled.decode.apply(tuple(row)) for row in result]
 
 
 @cache
