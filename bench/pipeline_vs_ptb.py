@@ -537,9 +537,10 @@ def run_without_database(
 
     def handle(messages: list[InboundMessage]) -> None:
         writes = PendingWrites(None)  # type: ignore[arg-type]  # never flushed: no database
+        now = bot.clock()  # one moment per batch, as `handle_many` takes it
         for n, inbound in enumerate(messages, 1):
             contact, person, conversation = rows[inbound.address]
-            message = bot._prepare(inbound, False)
+            message = bot._prepare(inbound, False, now)
             answered = bot._respond(None, writes, message, contact, person, conversation, n)  # type: ignore[arg-type]
             assert answered.reply is not None
 

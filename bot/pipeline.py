@@ -162,7 +162,7 @@ class Pipeline:
     def handle(self, inbound: InboundMessage, inline: bool = False) -> Handled:
         """Store the message and its answer. With `inline`, a short answer (at most
         INLINE_MAX_PARTS parts) is recorded as sent: the caller returns it in its response."""
-        outcome = self._alone(self._prepare(inbound, inline))
+        outcome = self._alone(self._prepare(inbound, inline, self.clock()))
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -172,7 +172,8 @@ class Pipeline:
         person wrote twice (their second message goes in the next, which sees the first).
         Each message's outcome in order: how it was handled, or the error that kept it from
         being stored (nothing of it was)."""
-        messages = [self._prepare(inbound, inline) for inbound, inline in batch]
+        now = self.clock()  # one moment for the batch: it is stored in one transaction
+        messages = [self._prepare(inbound, inline, now) for inbound, inline in batch]
         results: dict[int, Outcome] = {}
         todo = list(range(len(messages)))
         while todo:
@@ -206,10 +207,10 @@ class Pipeline:
                 return error
         raise AssertionError("unreachable")
 
-    def _prepare(self, inbound: InboundMessage, inline: bool) -> _Message:
+    def _prepare(self, inbound: InboundMessage, inline: bool, now: datetime) -> _Message:
         inbound = plain_inbound(inbound)
         normalised = normalise(inbound.text, self.max_input_chars)
-        return _Message(inbound, normalised, inline, self.clock())
+        return _Message(inbound, normalised, inline, now)
 
     def _transaction(self, messages: list[_Message]) -> list[Handled | None]:
         """One commit for `messages`; None for those left for the next transaction."""
