@@ -7,12 +7,22 @@ from dataclasses import replace
 from bot.channels.base import InboundMessage
 from bot.engine.keywords import fold
 from bot.engine.state import Input, InputKind
-from bot.text import Normalised, plain_field
+from bot.text import CONTROL, Normalised, plain_field
 
 
 def plain_inbound(inbound: InboundMessage) -> InboundMessage:
     """Whatever a provider sends, no control character reaches the database (the text itself
     is cleaned by `normalise`)."""
+    fields = (
+        inbound.address,
+        inbound.dedupe_key,
+        inbound.phone,
+        inbound.media_url,
+        inbound.display_name,
+        inbound.language_hint,
+    )
+    if not any(value and CONTROL.search(value) for value in fields):
+        return inbound  # as nearly always; the copy (dataclasses.replace) cost 7 µs a message
     return replace(
         inbound,
         address=plain_field(inbound.address) or "",

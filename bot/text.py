@@ -34,6 +34,8 @@ _INVISIBLE = dict.fromkeys(
     None,
 )
 _EDGE_JOINERS = "\u200c\u200d"
+# Unicode's control characters (category Cc) but the line break, and lone surrogates (Cs).
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # Myanmar letters that look like digits: ဝ (wa) for ၀, ရ (ra) for ၇.
 _DIGIT_LOOKALIKES = str.maketrans({"\u101d": "\u1040", "\u101b": "\u1047"})
 _MYANMAR_CHARS = re.compile(r"[\u1000-\u109f]")
@@ -91,8 +93,7 @@ def unicode_to_zawgyi(text: str) -> str:
 def clean(text: str) -> str:
     """Remove invisible and control characters, keep line breaks, trim, NFC."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = text.translate(_INVISIBLE)
-    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    text = _CONTROL_OR_SURROGATE.sub("", text.translate(_INVISIBLE))
     text = unicodedata.normalize("NFC", text)
     return text.strip().strip(_EDGE_JOINERS).strip()
 
@@ -100,6 +101,7 @@ def clean(text: str) -> str:
 # C0 controls but tab and line breaks: PostgreSQL refuses NUL in text, and none of them is
 # ever meant in a name, an address or a link a provider sends us.
 _CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 13)] + [127])
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def plain_field(value: str | None) -> str | None:

@@ -5,8 +5,22 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from bot.text import clean, is_zawgyi, normalise, read_number, unicode_to_zawgyi
+from bot.channels.base import InboundMessage
+from bot.inputs import plain_inbound
+from bot.text import (
+    _EDGE_JOINERS,
+    _INVISIBLE,
+    CONTROL,
+    clean,
+    is_zawgyi,
+    normalise,
+    plain_field,
+    read_number,
+    unicode_to_zawgyi,
+)
 
 # Typed in Zawgyi on phones of the pre-2019 kind, with the Unicode they mean.
 ZAWGYI_SAMPLES = [
@@ -111,3 +125,30 @@ def test_a_message_over_the_cap_is_flagged_not_cut() -> None:
 def test_a_message_at_the_cap_is_accepted() -> None:
     result = normalise("ก" * 1600, limit=1600)
     assert not result.too_long
+
+
+def _clean_by_category(text: str) -> str:
+    """The definition `clean` keeps to: every Cc and Cs character but the line break goes."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = text.translate(_INVISIBLE)
+    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    text = unicodedata.normalize("NFC", text)
+    return text.strip().strip(_EDGE_JOINERS).strip()
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=40))
+@example("a\ud800b\x85c\x9f\u2028d\n")  # a lone surrogate, C1 controls, a line separator
+def test_cleaning_removes_exactly_the_control_characters_by_category(text: str) -> None:
+    assert clean(text) == _clean_by_category(text)
+
+
+@given(st.text(max_size=20), st.text(max_size=20))
+def test_provider_fields_lose_their_control_characters_and_nothing_else(
+    name: str, link: str
+) -> None:
+    inbound = InboundMessage("sms", "+66812345678", "SM1", display_name=name, media_url=link)
+    plain = plain_inbound(inbound)
+    assert plain.display_name == plain_field(name) and plain.media_url == plain_field(link)
+    assert not CONTROL.search(plain.display_name or "") and not CONTROL.search(
+        plain.media_url or ""
+    )
