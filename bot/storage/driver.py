@@ -38,7 +38,8 @@ _COMPILERS: dict[str, sa.Dialect] = {
 }
 
 
-def _utc(value: datetime) -> datetime:
+def utc(value: datetime) -> datetime:
+    """An aware time in UTC; a naive one is refused, as the column type refuses it."""
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the database; use an aware one")
     return value.astimezone(UTC)
@@ -54,7 +55,7 @@ def _utc_text(value: datetime) -> str:
     last, text = _last_time  # one read: another thread may replace the pair meanwhile
     if value is last:
         return text
-    text = _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
     _last_time = (value, text)
     return text
 
@@ -73,7 +74,7 @@ def encoder(type_: sa.types.TypeEngine[Any], dialect: str) -> Convert | None:
         item = encoder(type_.item_type, dialect)
         return None if item is None else _each(item)
     if isinstance(type_, UTCDateTime):
-        return _utc_text if dialect == "sqlite" else _utc
+        return _utc_text if dialect == "sqlite" else utc
     if isinstance(type_, sa.JSON):
         return json.dumps  # SQLAlchemy's default serialiser; PostgreSQL casts the text
     return None

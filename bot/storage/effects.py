@@ -22,7 +22,7 @@ from bot.engine.events import (
 )
 from bot.i18n.formatting import Reader
 from bot.render import to_text
-from bot.storage.inserts import Insert, per_dialect
+from bot.storage.inserts import insert_rows
 from bot.storage.models import Completion, HelpRequest, Person, ReminderChoice
 from bot.storage.statements import submit
 from bot.storage.submits import apply_submit, refused
@@ -115,21 +115,24 @@ def request_help(db: Session, person_id: int, kind: str, now: datetime) -> None:
         db.add(HelpRequest(person_id=person_id, kind=kind, created_at=now))
 
 
-def _upsert_completion(insert: Insert) -> Any:
-    now = sa.bindparam("now", type_=COMPLETIONS.c.last_at.type)
-    return (
-        insert(COMPLETIONS)
-        .values(person_id=sa.bindparam("person_id"), flow=sa.bindparam("flow"), first_at=now)
-        .values(last_at=now)
-        .on_conflict_do_update(index_elements=["person_id", "flow"], set_={"last_at": now})
+def _last_completion(insert: Any) -> Any:
+    """A flow finished again keeps its first time and moves its last."""
+    return insert.on_conflict_do_update(
+        index_elements=["person_id", "flow"], set_={"last_at": insert.excluded.last_at}
     )
 
 
 COMPLETIONS: sa.Table = Completion.__table__  # type: ignore[attr-defined]
-# First and last completion of a flow in one statement, built once: half of all turns end one.
-COMPLETE = per_dialect(_upsert_completion)
+
+
+def completion_row(person_id: int, flow: str, now: datetime) -> dict[str, Any]:
+    return {"person_id": person_id, "flow": flow, "first_at": now, "last_at": now}
+
+
+def save_completions(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """First and last completion of flows in one statement: half of all turns end one."""
+    insert_rows(connection, COMPLETIONS, rows, _last_completion)
 
 
 def complete(db: Session, person_id: int, flow: str, now: datetime) -> None:
-    statement = COMPLETE[db.get_bind().dialect.name]
-    db.connection().execute(statement, {"person_id": person_id, "flow": flow, "now": now})
+    save_completions(db.connection(), [completion_row(person_id, flow, now)])

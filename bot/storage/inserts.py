@@ -1,25 +1,30 @@
-"""Many rows in one INSERT, with their new ids in the order the rows were given; upserts built
-once per dialect.
+"""Many rows written by one statement: INSERTs with their new ids in the order the rows were
+given, upserts, and UPDATEs of many rows by key.
 
 SQLite does not say which row a RETURNING row belongs to, so SQLAlchemy's ordered RETURNING
 (`sort_by_parameter_order`) falls back to one INSERT per row there. Instead, the rows come
 back with the columns that tell them apart and are matched on those: rows alike in every one
 of them are interchangeable, so either id serves either row.
 
-On PostgreSQL the rows go as one array per column, `INSERT ... SELECT FROM unnest(...)`: the
-statement's text is the same for 2 rows or 64. A multi-row VALUES list is a new text for
-every batch size with a parameter per value, which psycopg parses afresh each time (it caches
-only statements of at most 50 parameters); that parsing was a fifth of a batch's CPU. SQLite
-prepares a VALUES list of each size once and keeps it (bot/storage/db.py sizes its statement
-cache for that), so rows go there in chunks of at most CHUNK.
+On SQLite an INSERT is a VALUES list, prepared once for each number of rows and kept
+(bot/storage/db.py sizes the statement cache for that: rows go in chunks of at most CHUNK);
+an UPDATE is the driver's executemany, all of it in C.
 
-Both run with the driver's own parameters (bot/storage/driver.py).
+On PostgreSQL the rows go as one JSON document, read by `json_to_recordset`: one statement
+text and one parameter for 2 rows or 64, serialised by the json module in C and taken apart
+by the server, in its own process. (A VALUES list is a new text for each number of rows,
+which psycopg parses afresh each time; one array per column made psycopg escape every value
+in Python; executemany, even pipelined, cost psycopg's Python per row.)
+
+Statements are compiled once (bot/storage/driver.py) and run with the driver's parameters.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -27,12 +32,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.storage.driver import column_encoders, getter, plan
+from bot.storage.driver import column_encoders, execute_many, getter, plan, utc
 
-Insert = Callable[[sa.Table], Any]  # postgresql.insert or sqlite.insert: both have ON CONFLICT
 Rows = Sequence[dict[str, Any]]
+Finish = Callable[[Any], Any]  # completes an INSERT: ON CONFLICT, RETURNING
 # Rows per SQLite INSERT: a group commit's batch at most, so each table has 64 texts at most.
 CHUNK = 64
+KEY = "b_id"  # the key of the row an UPDATE's values are for
 
 
 def insert_returning_ids(
@@ -48,7 +54,7 @@ def insert_returning_ids(
 
 
 @cache
-def _returning(table: sa.Table, keys: tuple[str, ...]) -> Callable[[Any], Any]:
+def _returning(table: sa.Table, keys: tuple[str, ...]) -> Finish:
     def finish(statement: Any) -> Any:
         return statement.returning(table.c.id, *(table.c[k] for k in keys))
 
@@ -56,17 +62,15 @@ def _returning(table: sa.Table, keys: tuple[str, ...]) -> Callable[[Any], Any]:
 
 
 def insert_rows(
-    connection: sa.Connection, table: sa.Table, rows: Rows, finish: Callable[[Any], Any]
+    connection: sa.Connection, table: sa.Table, rows: Rows, finish: Finish
 ) -> list[Sequence[Any]]:
     """`rows` inserted by one statement, which `finish` completes (ON CONFLICT, RETURNING);
     statements are built once per `finish` (a function kept for good, not a lambda) and
     shape. Returns what RETURNING gave (nothing without it)."""
     if not rows:
         return []
-    columns = tuple(rows[0])
-    if any(tuple(row) != columns for row in rows):
-        raise ValueError("rows inserted together must have the same columns")
-    defaults = _defaults(table, columns)
+    _same_columns(rows)
+    defaults = _defaults(table, tuple(rows[0]))
     if defaults:
         given = {
             name: default.arg(None) if default.is_callable else default.arg
@@ -74,20 +78,44 @@ def insert_rows(
         }
         rows = [{**row, **given} for row in rows]
     columns = _in_table_order(table, frozenset(rows[0]))
-    dialect = connection.dialect.name
-    encode = column_encoders(table, columns, dialect)
-    if dialect == "postgresql":
-        statement = _unnest(table, finish, columns)
-        arrays = encode.each([[row[name] for row in rows] for name in columns])
-        return _run(connection, statement, arrays)
-    returned: list[Sequence[Any]] = []
+    if connection.dialect.name == "postgresql":
+        statement = _insert_recordset(table, finish, columns)
+        return _run(connection, statement, (recordset(table, rows),))
+    encode = column_encoders(table, columns, "sqlite")
     values = getter(columns)
+    returned: list[Sequence[Any]] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         statement = _values(table, finish, columns, len(chunk))
         params = tuple(chain.from_iterable(encode.apply(values(row)) for row in chunk))
         returned += _run(connection, statement, params)
     return returned
+
+
+def update_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    key: str,
+    rows: Rows,
+    json_text: tuple[str, ...] = (),
+) -> None:
+    """Set each row's values on the row of `table` whose `key` column is the row's `b_id`.
+    Columns named in `json_text` are given as JSON text already (a turn's stored state)."""
+    if not rows:
+        return
+    _same_columns(rows)
+    columns = tuple(name for name in rows[0] if name != KEY)
+    if connection.dialect.name == "postgresql":
+        statement = _update_recordset(table, key, columns)
+        _run(connection, statement, (recordset(table, rows, json_text),))
+    else:
+        execute_many(connection, _update(table, key, columns, json_text), rows)
+
+
+def _same_columns(rows: Rows) -> None:
+    first = rows[0].keys()
+    if any(row.keys() != first for row in rows):
+        raise ValueError("rows written together must have the same columns")
 
 
 @cache
@@ -115,10 +143,11 @@ def _run(connection: sa.Connection, statement: Any, params: Sequence[Any]) -> li
     return [compiled.decode.apply(tuple(row)) for row in result]
 
 
+# -- SQLite ---------------------------------------------------------------------------------
+
+
 @cache
-def _values(
-    table: sa.Table, finish: Callable[[Any], Any], columns: tuple[str, ...], count: int
-) -> Any:
+def _values(table: sa.Table, finish: Finish, columns: tuple[str, ...], count: int) -> Any:
     """INSERT ... VALUES with `count` rows, its parameters row by row in column order."""
     rows = [
         {c: sa.bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)
@@ -131,32 +160,61 @@ def _values(
 
 
 @cache
-def _unnest(table: sa.Table, finish: Callable[[Any], Any], columns: tuple[str, ...]) -> Any:
-    """INSERT ... SELECT FROM unnest(one array per column): JSON goes as text (psycopg cannot
-    write an array of JSON values) and is cast back in SQL."""
-    arrays = [
-        sa.bindparam(
-            f"u_{c}", type_=postgresql.ARRAY(sa.Text if _is_json(table, c) else table.c[c].type)
-        )
-        for c in columns
-    ]
-    source = sa.func.unnest(*arrays).table_valued(*columns).render_derived()
-    select = sa.select(
-        *(
-            sa.cast(source.c[c], table.c[c].type) if _is_json(table, c) else source.c[c]
-            for c in columns
-        )
-    )
-    statement = finish(postgresql.insert(table).from_select(list(columns), select))
-    if plan(statement, "postgresql").names != tuple(f"u_{c}" for c in columns):
-        raise AssertionError("unnest compiled its arrays in another order")
-    return statement
+def _update(table: sa.Table, key: str, columns: tuple[str, ...], json_text: tuple[str, ...]) -> Any:
+    values = {
+        c: sa.bindparam(c, type_=sa.Text if c in json_text else table.c[c].type) for c in columns
+    }
+    return sa.update(table).where(table.c[key] == sa.bindparam(KEY)).values(values)
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------
+
+
+def recordset(table: sa.Table, rows: Rows, json_text: tuple[str, ...] = ()) -> str:
+    """The rows as one JSON array of objects. JSON columns travel as text (a JSON string
+    inside the document) and are cast back in SQL; times as ISO 8601 in UTC."""
+    json_columns = [c for c in rows[0] if c in table.c and _is_json(table, c)]
+    dumped = [c for c in json_columns if c not in json_text]
+    if dumped:
+        rows = [{**row, **{c: json.dumps(row[c]) for c in dumped}} for row in rows]
+    return json.dumps(rows, default=_json_default)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written to the database")
+
+
+@cache
+def _source(table: sa.Table, columns: tuple[str, ...], key: str | None = None) -> Any:
+    """`json_to_recordset(%s::JSON) AS r(column type, ...)`, JSON columns typed as text;
+    with `key`, the `b_id` of each row too, typed as that column."""
+    typed = [sa.column(c, sa.Text if _is_json(table, c) else table.c[c].type) for c in columns]
+    if key is not None:
+        typed.insert(0, sa.column(KEY, table.c[key].type))
+    rows = sa.bindparam("rows", type_=postgresql.JSON)
+    return sa.func.json_to_recordset(rows).table_valued(*typed).render_derived(with_types=True)
+
+
+def _read(source: Any, table: sa.Table, column: str) -> Any:
+    value = source.c[column]
+    return sa.cast(value, table.c[column].type) if _is_json(table, column) else value
+
+
+@cache
+def _insert_recordset(table: sa.Table, finish: Finish, columns: tuple[str, ...]) -> Any:
+    source = _source(table, columns)
+    select = sa.select(*(_read(source, table, c) for c in columns))
+    return finish(postgresql.insert(table).from_select(list(columns), select))
+
+
+@cache
+def _update_recordset(table: sa.Table, key: str, columns: tuple[str, ...]) -> Any:
+    source = _source(table, columns, key)
+    values = {c: _read(source, table, c) for c in columns}
+    return sa.update(table).values(values).where(table.c[key] == source.c[KEY])
 
 
 def _is_json(table: sa.Table, column: str) -> bool:
     return isinstance(table.c[column].type, sa.JSON)
-
-
-def per_dialect(build: Callable[[Insert], Any]) -> dict[str, Any]:
-    """An ON CONFLICT statement for each database we run on, by dialect name."""
-    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}

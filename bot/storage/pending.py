@@ -22,11 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session
 
-from bot.storage.driver import execute_many
-from bot.storage.effects import COMPLETE
-from bot.storage.inserts import insert_returning_ids
+from bot.storage.effects import completion_row, save_completions
+from bot.storage.inserts import insert_returning_ids, update_rows
 from bot.storage.outbox import OUTBOX, REPLY_KEYS, Queued
-from bot.storage.turns import SAVE_CONTACT, SAVE_CONVERSATION, save_person
+from bot.storage.turns import CONTACTS, CONVERSATIONS, PEOPLE
 
 _KEY = "pending_writes"
 
@@ -90,7 +89,7 @@ class PendingWrites:
         self.conversations[values["b_id"]] = values
 
     def complete(self, person_id: int, flow: str, now: datetime) -> None:
-        self.completions[(person_id, flow)] = {"person_id": person_id, "flow": flow, "now": now}
+        self.completions[(person_id, flow)] = completion_row(person_id, flow, now)
 
     def queue(self, rows: list[dict[str, Any]]) -> Ticket:
         ticket = Ticket(rows)
@@ -111,23 +110,20 @@ class PendingWrites:
             ids = iter(insert_returning_ids(connection, OUTBOX, rows, REPLY_KEYS))
             for ticket in tickets:
                 ticket.queued = [Queued(next(ids), r["status"], r["payload"]) for r in ticket.rows]
-        updates: list[tuple[Any, dict[Any, dict[str, Any]]]] = [
-            (SAVE_CONTACT, self.contacts),
-            *self._people_by_columns(),
-            (SAVE_CONVERSATION[connection.dialect.name], self.conversations),
-            (COMPLETE[connection.dialect.name], self.completions),
-        ]
-        for statement, pending in updates:
-            if pending:
-                values = list(pending.values())
-                pending.clear()
-                execute_many(connection, statement, values)
+        contacts, self.contacts = list(self.contacts.values()), {}
+        update_rows(connection, CONTACTS, "id", contacts)
+        for people in self._people_by_columns():
+            update_rows(connection, PEOPLE, "id", people)
+        conversations, self.conversations = list(self.conversations.values()), {}
+        update_rows(connection, CONVERSATIONS, "person_id", conversations, json_text=("state",))
+        completions, self.completions = list(self.completions.values()), {}
+        if completions:
+            save_completions(connection, completions)
 
-    def _people_by_columns(self) -> list[tuple[Any, dict[int, dict[str, Any]]]]:
+    def _people_by_columns(self) -> list[list[dict[str, Any]]]:
         """One UPDATE for each set of columns changed (agreeing, setting a place...)."""
-        shapes: dict[tuple[str, ...], dict[int, dict[str, Any]]] = {}
-        for person_id, changes in self.people.items():
-            columns = tuple(name for name in changes if name != "b_id")
-            shapes.setdefault(columns, {})[person_id] = changes
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for changes in self.people.values():
+            shapes.setdefault(tuple(changes), []).append(changes)
         self.people.clear()
-        return [(save_person(columns), rows) for columns, rows in shapes.items()]
+        return list(shapes.values())

@@ -174,41 +174,8 @@ def _new_messages_only(insert: Any) -> Any:
 
 
 _CONTACT_CHANGES = ("display_name", "last_inbound_at", "unreachable_at", "unreachable_reason")
-SAVE_CONTACT = (
-    sa.update(CONTACTS)
-    .where(CONTACTS.c.id == sa.bindparam("b_id"))
-    .values({n: sa.bindparam(n, type_=CONTACTS.c[n].type) for n in _CONTACT_CHANGES})
-)
 _CONVERSATION_CHANGES = tuple(n for n in ConversationRow.__dataclass_fields__ if n != "person_id")
 
-
-@cache
-def save_person(columns: tuple[str, ...]) -> Any:
-    """The UPDATE of these columns of a person: one per set of columns a batch changed."""
-    return (
-        sa.update(PEOPLE)
-        .where(PEOPLE.c.id == sa.bindparam("b_id"))
-        .values({n: sa.bindparam(n, type_=PEOPLE.c[n].type) for n in columns})
-    )
-
-
-def _save_conversation(dialect: str) -> Any:
-    """The state goes as the JSON text the turn already has (cast to JSON on PostgreSQL;
-    on SQLite a CAST to JSON would read the text as a number)."""
-    values: dict[str, Any] = {
-        n: sa.bindparam(n, type_=CONVERSATIONS.c[n].type) for n in _CONVERSATION_CHANGES
-    }
-    values["state"] = sa.bindparam("state", type_=sa.Text)
-    if dialect == "postgresql":
-        values["state"] = sa.cast(values["state"], postgresql.JSON)
-    return (
-        sa.update(CONVERSATIONS)
-        .where(CONVERSATIONS.c.person_id == sa.bindparam("b_id"))
-        .values(values)
-    )
-
-
-SAVE_CONVERSATION = {dialect: _save_conversation(dialect) for dialect in ("postgresql", "sqlite")}
 
 Known = tuple[ContactRow, PersonRow, ConversationRow]
 
