@@ -421,3 +421,27 @@ async def test_callers_on_an_event_loop_get_a_batch_outcomes_in_one_wake_up(
     assert all(isinstance(h, Handled) and not h.duplicate for h in handled)
     assert commits.batches <= 3 and wake_ups == commits.batches  # not one per message
     assert count(db_engine, InboundRow) in (20, 21)  # cancelled before or after its batch began
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+def test_several_writers_store_each_persons_messages_in_order(
+    db_engine: Engine, reference_engine: Engine, flows: FlowSet, clock: Clock, writers: int
+) -> None:
+    script = _script(seed=4, length=90)
+    one_by_one = pipeline(reference_engine, flows, clock)
+    for message in script:
+        one_by_one.handle(message)
+    commits = GroupCommit(pipeline(db_engine, flows, clock), writers=writers)
+    futures = [commits.submit(message) for message in script]  # all at once, in order
+    outcomes = [future.result(30) for future in futures]
+    commits.close()
+    assert commits.writers == writers
+    assert _answers(db_engine) == _answers(reference_engine)
+    assert _places(db_engine) == _places(reference_engine)
+    redelivered = len(script) - len({m.dedupe_key for m in script})
+    assert sum(o.duplicate for o in outcomes) == redelivered
+
+
+def test_postgresql_gets_several_writers_and_sqlite_one(db_engine: Engine, flows: FlowSet) -> None:
+    commits = GroupCommit(pipeline(db_engine, flows, Clock(FIXED_NOW)))
+    assert commits.writers == (2 if db_engine.dialect.name == "postgresql" else 1)
