@@ -32,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.storage.driver import column_encoders, execute_many, getter, plan, utc
+from bot.storage.driver import column_encoders, execute_many, getter, plan, run, utc
 
 Rows = Sequence[dict[str, Any]]
 Finish = Callable[[Any], Any]  # completes an INSERT: ON CONFLICT, RETURNING
@@ -137,10 +137,10 @@ def _defaults(table: sa.Table, columns: tuple[str, ...]) -> tuple[tuple[str, Any
 
 def _run(connection: sa.Connection, statement: Any, params: Sequence[Any]) -> list[Any]:
     compiled = plan(statement, connection.dialect.name)
-    result = connection.exec_driver_sql(compiled.sql, tuple(params))
+    cursor = run(connection, compiled.sql, tuple(params))
     if not statement._returning:
         return []
-    return [compiled.decode.apply(tuple(row)) for row in result]
+    return [compiled.decode.apply(row) for row in cursor.fetchall()]
 
 
 # -- SQLite ---------------------------------------------------------------------------------

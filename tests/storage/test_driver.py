@@ -125,3 +125,26 @@ def test_a_statement_is_compiled_once_per_dialect() -> None:
     assert plan(statement, "sqlite") is plan(statement, "sqlite")
     assert plan(statement, "sqlite").names == ("phone",)
     assert plan(statement, "postgresql").sql.count("%s") == 1
+
+
+def test_driver_errors_arrive_as_sqlalchemy_errors_and_statements_are_seen(
+    db_engine: Engine,
+) -> None:
+    seen: list[str] = []
+
+    def before(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    sa.event.listen(db_engine, "before_cursor_execute", before)
+    try:
+        with db_engine.begin() as connection:
+            insert = sa.insert(PEOPLE).values(phone=sa.bindparam("phone"), zawgyi=False)
+            row = {"phone": "+66812345001", "created_at": FIXED_NOW, "updated_at": FIXED_NOW}
+            execute_many(connection, insert.values(role="smallholder", reminders="all"), [row])
+            with pytest.raises(sa.exc.IntegrityError):  # the phone is unique
+                execute_many(connection, insert.values(role="x", reminders="all"), [row])
+    except sa.exc.IntegrityError:
+        pass
+    finally:
+        sa.event.remove(db_engine, "before_cursor_execute", before)
+    assert sum("INSERT INTO person" in statement for statement in seen) == 2
