@@ -79,6 +79,7 @@ from bot.demo import SAMPLES
 from bot.flowfiles import FlowSet, flow_set
 from bot.groupcommit import GroupCommit
 from bot.pipeline import Pipeline
+from bot.storage.checkpoints import Checkpointer
 from bot.storage.content import ContentCache
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade
@@ -267,8 +268,9 @@ class Database:
     schema: str | None = None
 
     def engine(self) -> sa.Engine:
+        """As the web process makes it (SQLite's checkpoints in a thread of their own)."""
         if not self.schema:
-            return make_engine(self.url)
+            return make_engine(self.url, background_checkpoints=True)
         return make_engine(self.url, connect_args={"options": f"-csearch_path={self.schema}"})
 
 
@@ -403,6 +405,8 @@ def run_ours(
 ) -> Run:
     """Warm up (counting statements), then time `users` x 4 messages with `window` in flight."""
     engine = database.engine()
+    checkpoints = Checkpointer(engine)  # as the web app runs it
+    checkpoints.start()
     bot = Pipeline(engine, flows, content=ContentCache())
     commits = GroupCommit(bot)
 
@@ -423,6 +427,7 @@ def run_ours(
     (around or (lambda f: f()))(lambda: feed(rounds))
     took, cpu = time.perf_counter() - started, time.process_time() - cpu
     commits.close()
+    checkpoints.stop()
     check(engine, users)
     engine.dispose()
     per_message = len(TEXTS) * WARM_UP_USERS

@@ -24,6 +24,7 @@ from bot.logs import configure_logging
 from bot.media import media_routes
 from bot.pipeline import Pipeline
 from bot.signing import signing_key
+from bot.storage.checkpoints import Checkpointer
 from bot.storage.db import make_engine
 from bot.storage.models import utcnow
 
@@ -34,7 +35,8 @@ def create_app(
     settings: Settings | None = None, clock: Callable[[], datetime] = utcnow
 ) -> Starlette:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, background_checkpoints=True)
+    checkpoints = Checkpointer(engine)
     channels = ChannelSet(settings, clock)
     dispatcher = Dispatcher(
         engine,
@@ -68,8 +70,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        checkpoints.start()
         yield
         await run_in_threadpool(inbox.close)  # what was submitted is stored first
+        await run_in_threadpool(checkpoints.stop)
         await channels.close()
         engine.dispose()
 

@@ -23,14 +23,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, background_checkpoints: bool = False, **kwargs: Any) -> Engine:
+    """`background_checkpoints`: on SQLite, commits never copy the write-ahead log into the
+    database file; a `Checkpointer` thread does (bot/storage/checkpoints.py)."""
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, **kwargs)
+        return _sqlite_engine(parsed, background_checkpoints, **kwargs)
     return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
-def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
+def _sqlite_engine(url: URL, background_checkpoints: bool, **kwargs: Any) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     # Multi-row INSERTs have one text per number of rows (bot/storage/inserts.py): room for
@@ -47,6 +49,8 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
+        if background_checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     # One transaction at a time within the process, handed over in turn: SQLite's own
