@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -71,6 +72,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         checkpoints.start()
+        settle_heap()
         yield
         await run_in_threadpool(inbox.close)  # what was submitted is stored first
         await run_in_threadpool(checkpoints.stop)
@@ -85,6 +87,14 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine, app.state.channels, app.state.inbox = engine, channels, inbox
     return app
+
+
+def settle_heap() -> None:
+    """What start-up built (libraries, flows, the app) lives as long as the process: frozen
+    out of the collector's way, a full collection walks only what came after. Walking all
+    of it took about 80 ms, with every request waiting."""
+    gc.collect()
+    gc.freeze()
 
 
 def production_app() -> Starlette:
