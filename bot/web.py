@@ -72,7 +72,6 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         checkpoints.start()
-        settle_heap()
         yield
         await run_in_threadpool(inbox.close)  # what was submitted is stored first
         await run_in_threadpool(checkpoints.stop)
@@ -92,7 +91,7 @@ def create_app(
 def settle_heap() -> None:
     """What start-up built (libraries, flows, the app) lives as long as the process: frozen
     out of the collector's way, a full collection walks only what came after. Walking all
-    of it took about 80 ms, with every request waiting."""
+    of it (about 133,000 objects) took 73 ms as measured, with every request waiting."""
     gc.collect()
     gc.freeze()
 
@@ -100,7 +99,9 @@ def settle_heap() -> None:
 def production_app() -> Starlette:
     settings = get_settings()
     configure_logging(settings.log_level, secrets_of(settings))
-    return create_app(settings)
+    app = create_app(settings)
+    settle_heap()  # once per process (tests build many apps in one, and freeze none)
+    return app
 
 
 def secrets_of(settings: Settings) -> list[str]:
