@@ -6,9 +6,10 @@ SQLite does not say which row a RETURNING row belongs to, so SQLAlchemy's ordere
 back with the columns that tell them apart and are matched on those: rows alike in every one
 of them are interchangeable, so either id serves either row.
 
-On SQLite an INSERT is a VALUES list, prepared once for each number of rows and kept
-(bot/storage/db.py sizes the statement cache for that: rows go in chunks of at most CHUNK);
-an UPDATE is the driver's executemany, all of it in C.
+On SQLite an INSERT is a VALUES list: compiled for one row, its group repeated for as many
+rows as there are (in chunks of at most CHUNK), each text prepared once by SQLite and kept
+(bot/storage/db.py sizes the statement cache for that); an UPDATE is the driver's
+executemany, all of it in C.
 
 On PostgreSQL the rows go as one JSON document, read by `json_to_recordset`: one statement
 text and one parameter for 2 rows or 64, serialised by the json module in C and taken apart
@@ -25,7 +26,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain
 from typing import Any
 
@@ -83,12 +84,13 @@ def insert_rows(
         return _run(connection, statement, (recordset(table, rows),))
     encode = column_encoders(table, columns, "sqlite")
     values = getter(columns)
+    compiled = plan(_one_row(table, finish, columns), "sqlite")
     returned: list[Sequence[Any]] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        statement = _values(table, finish, columns, len(chunk))
         params = tuple(chain.from_iterable(encode.apply(values(row)) for row in chunk))
-        returned += _run(connection, statement, params)
+        cursor = run(connection, values_text(compiled.sql, len(columns), len(chunk)), params)
+        returned += [compiled.decode.apply(row) for row in cursor.fetchall()]
     return returned
 
 
@@ -147,16 +149,25 @@ def _run(connection: sa.Connection, statement: Any, params: Sequence[Any]) -> li
 
 
 @cache
-def _values(table: sa.Table, finish: Finish, columns: tuple[str, ...], count: int) -> Any:
-    """INSERT ... VALUES with `count` rows, its parameters row by row in column order."""
-    rows = [
-        {c: sa.bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)
-    ]
-    statement = finish(sqlite.insert(table).values(rows))
-    expected = tuple(f"r{n}_{c}" for n in range(count) for c in columns)
-    if plan(statement, "sqlite").names != expected:
-        raise AssertionError("a VALUES list compiled its parameters in another order")
+def _one_row(table: sa.Table, finish: Finish, columns: tuple[str, ...]) -> Any:
+    """The INSERT of one row, compiled once; `values_text` repeats its VALUES group."""
+    row = {c: sa.bindparam(c, type_=table.c[c].type) for c in columns}
+    statement = finish(sqlite.insert(table).values(row))
+    if plan(statement, "sqlite").names != columns:
+        raise AssertionError("an INSERT compiled its parameters in another order")
     return statement
+
+
+@lru_cache(maxsize=1024)
+def values_text(one_row: str, width: int, count: int) -> str:
+    """The one-row INSERT's text with `count` rows in its VALUES list. Built from the text
+    SQLAlchemy compiled for one row, not compiled again for each number of rows: compiling a
+    list of 64 rows took longer than storing them, for each new number of rows a batch had."""
+    group = "(" + ", ".join("?" * width) + ")"
+    head, found, tail = one_row.partition(f" VALUES {group}")
+    if not found or group in tail:
+        raise ValueError(f"not a one-row INSERT: {one_row}")
+    return f"{head} VALUES {', '.join([group] * count)}{tail}"
 
 
 @cache

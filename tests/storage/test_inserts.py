@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.storage import inserts
 from bot.storage.inserts import insert_returning_ids, insert_rows, update_rows
 from bot.storage.models import Contact, Conversation, OutboundMessage, Person
 from tests.conftest import FIXED_NOW
@@ -119,3 +122,27 @@ def test_naive_times_are_refused_in_bulk_writes(db_engine: Engine) -> None:
     rows = [{"phone": "+66812345001", "created_at": datetime(2026, 9, 10, 3, 0)}]
     with db_engine.connect() as connection, pytest.raises((ValueError, sa.exc.StatementError)):
         insert_rows(connection, PEOPLE, rows, lambda insert: insert)
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 64])
+def test_a_values_list_of_any_length_is_the_text_sqlalchemy_would_compile(count: int) -> None:
+    # Every column with a default is given, as insert_rows gives them.
+    columns = (
+        "contact_id", "channel", "kind", "priority", "text", "payload", "status", "attempts",
+        "next_attempt_at", "created_at", "updated_at",
+    )  # fmt: skip
+    finish = inserts._returning(OUTBOX, ("text",))
+    one = finish(sqlite_insert(OUTBOX).values({c: sa.bindparam(c) for c in columns}))
+    many = finish(
+        sqlite_insert(OUTBOX).values(
+            [{c: sa.bindparam(f"r{n}_{c}") for c in columns} for n in range(count)]
+        )
+    )
+    dialect = sqlite.pysqlite.dialect()
+    built = inserts.values_text(str(one.compile(dialect=dialect)), len(columns), count)
+    assert built == str(many.compile(dialect=dialect))
+
+
+def test_only_a_one_row_insert_is_repeated() -> None:
+    with pytest.raises(ValueError, match="not a one-row INSERT"):
+        inserts.values_text("DELETE FROM outbound_message WHERE id = ?", 1, 3)
