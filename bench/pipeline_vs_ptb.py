@@ -316,6 +316,7 @@ class Run:
     cpu: float  # this process's CPU seconds (both threads): steadier than wall time
     statements: Counter[str] = field(default_factory=Counter)  # per message, over the warm-up
     batches: int = 0  # transactions' worth of work the writer took (K in flight)
+    kept: float = 0.0  # share of the timed turns handed out as kept turns
 
     @property
     def rate(self) -> float:
@@ -422,6 +423,7 @@ def run_ours(
     with counter.listening(engine):
         feed(inbound_rounds(range(users, users + WARM_UP_USERS)))
     warm_batches = commits.batches
+    warm_hits, warm_misses = bot.turns.hits, bot.turns.misses
     rounds = inbound_rounds(range(users))
     started, cpu = time.perf_counter(), time.process_time()
     (around or (lambda f: f()))(lambda: feed(rounds))
@@ -432,7 +434,9 @@ def run_ours(
     engine.dispose()
     per_message = len(TEXTS) * WARM_UP_USERS
     statements = Counter({k: v / per_message for k, v in counter.by_kind.items()})
-    return Run(users * len(TEXTS), took, cpu, statements, commits.batches - warm_batches)
+    hits, misses = bot.turns.hits - warm_hits, bot.turns.misses - warm_misses
+    kept = hits / (hits + misses) if hits + misses else 0.0
+    return Run(users * len(TEXTS), took, cpu, statements, commits.batches - warm_batches, kept)
 
 
 def check(engine: sa.Engine, users: int) -> None:
@@ -454,7 +458,10 @@ def describe(run: Run, window: int) -> str:
     total = sum(run.statements.values())
     per_batch = f"{run.messages / run.batches:.1f} msgs/transaction, " if run.batches else ""
     cpu = run.cpu / run.messages * 1e6
-    return f"{per_batch}{cpu:,.0f} us CPU/msg; {total:.2f} database calls/msg ({kinds})"
+    return (
+        f"{per_batch}{cpu:,.0f} us CPU/msg; {run.kept:.0%} kept turns; "
+        f"{total:.2f} database calls/msg ({kinds})"
+    )
 
 
 # --- profiling ----------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ RUNS: list[list[str]] = [
     ["reminder_fanout.py", "--database", "both"],
     ["broadcast_fanout.py", "--database", "sqlite"],
     ["broadcast_fanout.py", "--database", "postgres"],
-    ["webhook_throughput.py"],
+    ["webhook_throughput.py", "--web-only"],
     ["pipeline_vs_ptb.py"],
     ["footprint.py"],
+    ["kept_turns.py"],
     ["reach_report.py"],
 ]
 

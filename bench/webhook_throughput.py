@@ -1,7 +1,7 @@
 """Inbound Twilio SMS webhooks: our whole path against a bare Starlette app, one uvicorn worker.
 
     .venv/bin/python bench/webhook_throughput.py [--database sqlite|postgres|both]
-        [--seconds 10] [--concurrency 64] [--warmup 3]
+        [--seconds 10] [--concurrency 64] [--warmup 3] [--web-only]
 
 Serves `bot.web:app` (signature check, dedupe, engine, group commit, the reply inline as TwiML)
 and bench/baseline_app.py (reads the same form, answers a fixed TwiML) each with uvicorn, one
@@ -20,6 +20,9 @@ For each app it prints:
   and how many messages shared a transaction (the group commit's own count, over all phases).
 Then, per database, ours/baseline in requests/s and the issue's targets: at least 0.6x the
 baseline, and p99 under 50 ms at half of peak. Figures only: nothing here fails on them.
+
+--web-only adds bench/web_only_app.py: our app with an inbox that answers at once, without
+storage or turns, to tell our web side's cost from the rest.
 
 Nothing reaches Twilio: TWILIO_API_URL points at the fake Twilio of tests/fakes, which counts
 what the dispatcher sent (SMS answers go back inline, so it should stay at 0).
@@ -357,6 +360,17 @@ def run_baseline(args: argparse.Namespace, folder: Path) -> Figures:
     return figures
 
 
+def run_web_only(args: argparse.Namespace, baseline: Figures, folder: Path) -> None:
+    """Our app with storage left out (bench/web_only_app.py): what our web side costs."""
+    name = "ours, storage left out"
+    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as fake:
+        env = our_env(f"sqlite:///{folder / 'unused.db'}", fake)
+        with uvicorn("web_only_app:app", env, folder, app_dir=ROOT / "bench") as server:
+            figures = measure(name, server, args)
+    print_log(name, server.log)
+    print(f"{name}: {figures.peak.rate / baseline.peak.rate:.2f}x the baseline in requests/s")
+
+
 def print_log(name: str, log: Path) -> None:
     """How the group commit batched (its summary at exit), then whatever else the server
     logged but INFO lines: normally nothing."""
@@ -414,6 +428,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per measured phase")
     parser.add_argument("--concurrency", type=int, default=64, help="connections at peak")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds, before the peak")
+    parser.add_argument(
+        "--web-only", action="store_true", help="also our app with storage left out"
+    )
     args = parser.parse_args()
     # A plain `kill` must still run the finally blocks that stop the servers and drop the schema.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -426,6 +443,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="webhook-bench-") as name:
         folder = Path(name)
         baseline = run_baseline(args, folder)
+        if args.web_only:
+            run_web_only(args, baseline, folder)
         if args.database in ("sqlite", "both"):
             sqlite = f"sqlite:///{folder / 'bench.db'}"
             run_ours("ours on SQLite (WAL)", sqlite, args, baseline, folder)
