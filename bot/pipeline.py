@@ -22,10 +22,11 @@ from sqlmodel import Session
 
 from bot.channels.base import InboundMessage, capabilities
 from bot.engine import texts
-from bot.engine.events import SendText
+from bot.engine.events import Event, SendText
 from bot.engine.runner import Turn, resume
-from bot.engine.state import Context, Input, Item, State
+from bot.engine.state import Context, Input, State
 from bot.flowfiles import FlowSet
+from bot.i18n.formatting import Reader
 from bot.inputs import engine_input, plain_inbound
 from bot.phones import mask
 from bot.render import Reply, render
@@ -307,30 +308,16 @@ class Pipeline:
             apply_fields(person, events, now)
             completions(person.id, events, now, writes.complete)
         else:
-            data = self.content.collections(db, person, now)
-            facts = statement_facts(db, person.id, now, self.statement_deadline)
-            turn = self._turn(conversation, person, inp, now, inbound.channel, data, facts)
+            turn = self._turn(db, conversation, person, inp, now, inbound.channel)
             if quiet(turn):
                 events = turn.events
                 apply_fields(person, events, now)
                 completions(person.id, events, now, writes.complete)
+                reader = reader_of(person)
             else:
                 writes.flush()  # views and effects may read what the batch wrote so far
                 person = orm = _orm_person(db, person)
-                events = resolve_views(db, orm, turn.events, now, self.prices)
-                apply_fields(orm, events, now)
-            reader = reader_of(person)  # before an erasure: the goodbye is in their language
-            if orm is not None:
-                apply_effects(
-                    db,
-                    orm,
-                    events,
-                    now,
-                    inbound.channel,
-                    self.statement_deadline,
-                    contact.id,
-                    completed=writes.complete,
-                )
+                events, reader = self._effects(db, writes, orm, turn, now, contact)
             reply = render(events, reader, capabilities(inbound.channel))
             if key is not None and keepable(turn):
                 kept = Kept(turn, reply, json.dumps(turn.state.to_json()))
@@ -366,16 +353,44 @@ class Pipeline:
         assert person.id is not None
         return contact, person, _new_conversation(db, person.id)
 
+    def _effects(
+        self,
+        db: Session,
+        writes: PendingWrites,
+        person: Person,
+        turn: Turn,
+        now: datetime,
+        contact: Contact | ContactRow,
+    ) -> tuple[tuple[Event, ...], Reader]:
+        """A turn that does more than talk: its views drawn from the database, the person's
+        fields set, its effects applied. The events to answer with, and who reads them."""
+        events = resolve_views(db, person, turn.events, now, self.prices)
+        apply_fields(person, events, now)
+        reader = reader_of(person)  # before an erasure: the goodbye is in their language
+        apply_effects(
+            db,
+            person,
+            events,
+            now,
+            contact.channel,
+            self.statement_deadline,
+            contact.id,
+            completed=writes.complete,
+        )
+        return events, reader
+
     def _turn(
         self,
+        db: Session,
         conversation: Conversation | ConversationRow,
         person: TurnPerson,
         inp: Input,
         now: datetime,
         channel: str,
-        data: Mapping[str, Sequence[Item]],
-        facts: Mapping[str, Any],
     ) -> Turn:
+        assert person.id is not None
+        data = self.content.collections(db, person, now)
+        facts = statement_facts(db, person.id, now, self.statement_deadline)
         context = Context(
             profile=profile_of(person),
             now=now,
