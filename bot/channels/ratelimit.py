@@ -2,7 +2,8 @@
 
 Time is cut into slots of 1/rate seconds (plus a small margin for timer jitter); each call
 books the first free slot not earlier than its key allows, so one slow chat never holds back
-the others and no 1-second window ever holds more than `rate` calls. A provider's "retry
+the others and no 1-second window ever holds more than `rate` calls, even when a busy event
+loop wakes many calls late at once. A provider's "retry
 after" is not handled here: the dispatcher reschedules only the message that got it.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 JITTER_MARGIN = 1.02
@@ -30,6 +32,9 @@ class RateLimiter:
         self.sleep = sleep
         self._booked: set[int] = set()
         self._next_by_key: dict[str, float] = {}
+        # When the last `rate` calls went (at least one, for a rate under one a second).
+        self._window = max(1, math.floor(rate))
+        self._gone: deque[float] = deque(maxlen=self._window)
 
     def reserve(self, key: str | None = None) -> float:
         """Book the next free slot for `key`; returns the seconds to wait for it."""
@@ -49,6 +54,15 @@ class RateLimiter:
         wait = self.reserve(key)
         if wait > 0:
             await self.sleep(wait)
+        # The slots keep calls apart as long as each wakes on time. When the event loop was
+        # held up, every call whose slot passed meanwhile wakes at once: those beyond `rate`
+        # in the last second wait for the oldest of them to be a second old.
+        while True:
+            now = self.clock()
+            if len(self._gone) < self._window or now - self._gone[0] >= 1.0:
+                self._gone.append(now)
+                return
+            await self.sleep(self._gone[0] + 1.0 - now)
 
     def _forget_before(self, now: float) -> None:
         if len(self._booked) > 4096:
