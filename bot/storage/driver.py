@@ -1,16 +1,16 @@
-"""The statements every message runs, compiled once by SQLAlchemy and run with the driver's
-own parameters.
+"""The statements every message runs, compiled once by SQLAlchemy and run on the driver's own
+cursor.
 
 A batch of turns runs a handful of statements over up to 64 rows each. Through SQLAlchemy's
-execution, every row became a dictionary of parameters and every value went through its
-type's processors (a message writes 13 datetimes, each formatted by the SQLite dialect with
-`%` and read back through a regular expression): that cost more than SQLite took to run the
-statements. Here the text still comes from the Core statement (its columns, quoting, casts
-and ON CONFLICT clauses), compiled once per dialect; rows go to the driver as tuples; and
-the only conversions are those our column types need, written once below and checked
-against SQLAlchemy's own processors by the tests. The statements still run through
-`Connection.exec_driver_sql`, so errors arrive as SQLAlchemy's (an `IntegrityError` is
-still one) and the engine's events still see every statement.
+execution, every row became a dictionary of parameters, every value went through its type's
+processors (a message writes 13 datetimes, each formatted by the SQLite dialect with `%` and
+read back through a regular expression), and every statement built a result with its column
+metadata: that cost more than the database took to run them. Here the text still comes from
+the Core statement (its columns, quoting, casts and ON CONFLICT clauses), compiled once per
+dialect; rows go to the driver as tuples; the only conversions are those our column types
+need, written once below and checked against SQLAlchemy's own processors by the tests; and
+`run` executes on the transaction's own DBAPI connection, still firing the engine's cursor
+events and raising SQLAlchemy's errors (an `IntegrityError` is still one).
 """
 
 from __future__ import annotations
@@ -70,9 +70,6 @@ def _as_utc(value: datetime) -> datetime:
 
 def encoder(type_: sa.types.TypeEngine[Any], dialect: str) -> Convert | None:
     """What a value of this column type becomes as a driver parameter (None: as it is)."""
-    if isinstance(type_, postgresql.ARRAY):
-        item = encoder(type_.item_type, dialect)
-        return None if item is None else _each(item)
     if isinstance(type_, UTCDateTime):
         return _utc_text if dialect == "sqlite" else utc
     if isinstance(type_, sa.JSON):
@@ -89,13 +86,6 @@ def decoder(type_: sa.types.TypeEngine[Any], dialect: str) -> Convert | None:
     if dialect == "sqlite" and isinstance(type_, sa.JSON):
         return json.loads  # psycopg reads JSON itself
     return None
-
-
-def _each(convert: Convert) -> Convert:
-    def each(values: Sequence[Any]) -> list[Any]:
-        return [None if v is None else convert(v) for v in values]
-
-    return each
 
 
 @dataclass(frozen=True)
@@ -116,12 +106,6 @@ class Conversions:
             if (value := converted[index]) is not None:
                 converted[index] = convert(value)
         return tuple(converted)  # the driver takes a sequence of rows only as tuples
-
-    def each(self, columns: list[list[Any]]) -> list[list[Any]]:
-        """The same for a row of columns, one list of values each (PostgreSQL's arrays)."""
-        for index, convert in self.at:
-            columns[index] = [None if v is None else convert(v) for v in columns[index]]
-        return columns
 
 
 def getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
