@@ -24,6 +24,7 @@ RUNS: list[list[str]] = [
     ["broadcast_fanout.py", "--database", "postgres"],
     ["webhook_throughput.py", "--web-only"],
     ["pipeline_vs_ptb.py"],
+    ["instructions.py", "--database", "sqlite"],
     ["footprint.py"],
     ["kept_turns.py"],
     ["reach_report.py"],
