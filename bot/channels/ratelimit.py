@@ -3,8 +3,8 @@
 Time is cut into slots of 1/rate seconds (plus a small margin for timer jitter); each call
 books the first free slot not earlier than its key allows, so one slow chat never holds back
 the others and no 1-second window ever holds more than `rate` calls, even when a busy event
-loop wakes many calls late at once. A provider's "retry
-after" is not handled here: the dispatcher reschedules only the message that got it.
+loop wakes many calls late at once. A provider's "retry after" is not handled here: the
+dispatcher reschedules only the message that got it.
 """
 
 from __future__ import annotations
