@@ -76,5 +76,6 @@ def test_the_checkpointer_thread_copies_the_log_while_writes_go_on(
 @pytest.mark.postgres
 def test_other_databases_need_no_checkpointer(postgres_engine: Engine) -> None:
     checkpoints = Checkpointer(postgres_engine)
-    checkpoints.start()  # nothing to do, nothing started
+    checkpoints.start()
+    assert checkpoints._thread is None  # nothing to do, nothing started
     checkpoints.stop()
