@@ -75,14 +75,16 @@ class Handled:
     duplicate: bool
     contact_id: int | None = None
     inbound_id: int | None = None
-    outbound_ids: tuple[int, ...] = ()
+    outbound_ids: tuple[int, ...] = ()  # the answer's rows, one per part of `reply`, in order
     reply: Reply | None = None
     inline: bool = False  # the answer goes back in the HTTP response, already marked sent
+    # Files sent after the answer (a calendar entry): never inline, a provider fetches them.
+    document_ids: tuple[int, ...] = ()
 
     @property
     def queued_ids(self) -> tuple[int, ...]:
         """Rows the dispatcher must send."""
-        return () if self.inline else self.outbound_ids
+        return self.document_ids if self.inline else self.outbound_ids + self.document_ids
 
 
 @dataclass(frozen=True)
@@ -121,14 +123,14 @@ class _Answered:
     documents: list[Queued]
 
     def handled(self) -> Handled:
-        rows = (self.ticket.queued if self.ticket else []) + self.documents
         return Handled(
             duplicate=False,
             contact_id=self.contact_id,
             inbound_id=self.inbound_id,
-            outbound_ids=tuple(r.id for r in rows),
+            outbound_ids=tuple(r.id for r in (self.ticket.queued if self.ticket else [])),
             reply=self.reply,
             inline=self.inline,
+            document_ids=tuple(r.id for r in self.documents),
         )
 
 

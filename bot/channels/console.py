@@ -37,14 +37,15 @@ class ConsoleSender:
     async def send(self, envelope: Envelope) -> SendResult:
         self.count += 1
         buttons = envelope.payload.get("buttons") or []
+        document = envelope.payload.get("document")
+        attached = [f"[file: {document['filename']}]"] if document else []
         if self.console is None:
-            lines = [envelope.text, *(f"[ {b} ]" for b in buttons), ""]
+            lines = [*attached, envelope.text, *(f"[ {b} ]" for b in buttons), ""]
             self.out.write("\n".join(lines) + "\n")
             self.out.flush()
         else:
-            self.console.print(
-                Panel(self._body(envelope.text, buttons), title=self._title(envelope))
-            )
+            body = self._body("\n".join([*attached, envelope.text]), buttons)
+            self.console.print(Panel(body, title=self._title(envelope)))
         return SendResult("sent", provider_id=f"console-{envelope.id}")
 
     def _title(self, envelope: Envelope) -> str:
