@@ -23,6 +23,12 @@ CHANNELS = {
 }
 
 
+# Twilio's forms and Telegram's updates are a few KB. A webhook body over this is refused with
+# 413 before it is parsed: nobody may make us read (and hold) megabytes before we know who sent
+# it, and Starlette's form parser limits each part, not the whole.
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+
 def capabilities(channel: str) -> Capabilities:
     return CHANNELS[channel]
 

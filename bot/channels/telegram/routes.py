@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.channels.base import MAX_WEBHOOK_BYTES
 from bot.channels.telegram.inbound import Ignored, MalformedUpdate, parse_update
 from bot.channels.telegram.setup import WEBHOOK_PATH
 from bot.inbox import Inbox
@@ -36,4 +37,4 @@ def telegram_routes(secret: str | None, inbox: Inbox) -> list[Route]:
         handled = await inbox.receive(parsed)
         return JSONResponse({"ok": True}, background=BackgroundTask(inbox.deliver, handled))
 
-    return [Route(WEBHOOK_PATH, webhook, methods=["POST"])]
+    return [Route(WEBHOOK_PATH, webhook, methods=["POST"], max_body_size=MAX_WEBHOOK_BYTES)]

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.channels.base import MAX_WEBHOOK_BYTES
 from bot.channels.twilio.inbound import MalformedForm, parse_form
 from bot.channels.twilio.sender import STATUS_PATH
 from bot.channels.twilio.status import report_from
@@ -37,10 +38,13 @@ def twilio_routes(
     validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
 
     async def signed_form(request: Request) -> dict[str, str] | None:
-        form = _Fields((key, str(value)) for key, value in (await request.form()).items())
         signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:  # refused before a byte of the body is read
+            log.warning("refused a Twilio request without a signature")
+            return None
+        form = _Fields((key, str(value)) for key, value in (await request.form()).items())
         url = _public_url(settings, request)
-        if not signature or not validator.validate(url, form, signature):
+        if not validator.validate(url, form, signature):
             log.warning("refused a Twilio request with a bad or missing signature")
             return None
         return form
@@ -71,8 +75,8 @@ def twilio_routes(
         return Response(status_code=204)
 
     return [
-        Route(MESSAGES_PATH, messages, methods=["POST"]),
-        Route(STATUS_PATH, status, methods=["POST"]),
+        Route(MESSAGES_PATH, messages, methods=["POST"], max_body_size=MAX_WEBHOOK_BYTES),
+        Route(STATUS_PATH, status, methods=["POST"], max_body_size=MAX_WEBHOOK_BYTES),
     ]
 
 
