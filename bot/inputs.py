@@ -21,17 +21,23 @@ def plain_inbound(inbound: InboundMessage) -> InboundMessage:
         inbound.display_name,
         inbound.language_hint,
     )
-    if not any(value and CONTROL.search(value) for value in fields):
-        return inbound  # as nearly always; the copy (dataclasses.replace) cost 7 µs a message
+    name = inbound.display_name
+    if not any(value and CONTROL.search(value) for value in fields) and name == _name(name):
+        return inbound  # as nearly always: no copy made
     return replace(
         inbound,
         address=plain_field(inbound.address) or "",
         dedupe_key=plain_field(inbound.dedupe_key) or "",
         phone=plain_field(inbound.phone),
         media_url=plain_field(inbound.media_url),
-        display_name=plain_field(inbound.display_name),
+        display_name=_name(name),
         language_hint=plain_field(inbound.language_hint),
     )
+
+
+def _name(value: str | None) -> str | None:
+    """A name as others will read it: plain, trimmed, or none at all."""
+    return (plain_field(value) or "").strip() or None
 
 
 def engine_input(

@@ -34,8 +34,10 @@ _INVISIBLE = dict.fromkeys(
     None,
 )
 _EDGE_JOINERS = "\u200c\u200d"
-# Unicode's control characters (category Cc) but the line break, and lone surrogates (Cs).
-_CONTROL_OR_SURROGATE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Unicode's control characters (category Cc) but the line break, lone surrogates (Cs), and the
+# two noncharacters XML 1.0 forbids (U+FFFE, U+FFFF): what a person writes is shown to others
+# in TwiML, where one of them makes the whole answer unreadable.
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # Myanmar letters that look like digits: ဝ (wa) for ၀, ရ (ra) for ၇.
 _DIGIT_LOOKALIKES = str.maketrans({"\u101d": "\u1040", "\u101b": "\u1047"})
 _MYANMAR_CHARS = re.compile(r"[\u1000-\u109f]")
@@ -98,15 +100,29 @@ def clean(text: str) -> str:
     return text.strip().strip(_EDGE_JOINERS).strip()
 
 
-# C0 controls but tab and line breaks: PostgreSQL refuses NUL in text, and none of them is
-# ever meant in a name, an address or a link a provider sends us.
-_CONTROLS = dict.fromkeys([c for c in range(32) if c not in (9, 10, 13)] + [127])
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a provider-given field (a display name, a media link, ids) never means: C0 controls but
+# tab and line breaks (PostgreSQL refuses NUL), lone surrogates and U+FFFE/U+FFFF (not
+# storable as UTF-8, forbidden in XML), and direction controls: a name holding U+202E could
+# make what a champion reads beside it (a masked number, a need) read backwards.
+CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff"
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def plain_field(value: str | None) -> str | None:
-    """A provider-given field (display name, media link, ids) without control characters."""
-    return value.translate(_CONTROLS) if value is not None else None
+    """A provider-given field without control, direction or unstorable characters."""
+    return CONTROL.sub("", value) if value is not None else None
+
+
+# XML 1.0's characters: tab, line breaks, and U+0020 up, but surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text a strict XML parser accepts: the last guard for anything that reaches TwiML
+    (inbound text and names are cleaned when stored, but imported schedules are not)."""
+    return _NOT_XML.sub("", text)
 
 
 def read_number(text: str) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import example, given
@@ -20,8 +21,10 @@ from bot.text import (
     plain_field,
     read_number,
     unicode_to_zawgyi,
+    xml_text,
 )
 
+XML_FORBIDDEN = "\ufffe\uffff"
 # Typed in Zawgyi on phones of the pre-2019 kind, with the Unicode they mean.
 ZAWGYI_SAMPLES = [
     ("ေက်းဇူးတင္ပါတယ္", "ကျေးဇူးတင်ပါတယ်"),  # thank you
@@ -128,16 +131,22 @@ def test_a_message_at_the_cap_is_accepted() -> None:
 
 
 def _clean_by_category(text: str) -> str:
-    """The definition `clean` keeps to: every Cc and Cs character but the line break goes."""
+    """The definition `clean` keeps to: every Cc and Cs character but the line break goes, and
+    the two noncharacters XML forbids."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = text.translate(_INVISIBLE)
-    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    text = "".join(
+        ch
+        for ch in text
+        if ch == "\n" or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in XML_FORBIDDEN)
+    )
     text = unicodedata.normalize("NFC", text)
     return text.strip().strip(_EDGE_JOINERS).strip()
 
 
 @given(st.text(alphabet=st.characters(exclude_categories=()), max_size=40))
 @example("a\ud800b\x85c\x9f\u2028d\n")  # a lone surrogate, C1 controls, a line separator
+@example("Somsri \uffff\ufffe")
 def test_cleaning_removes_exactly_the_control_characters_by_category(text: str) -> None:
     assert clean(text) == _clean_by_category(text)
 
@@ -148,7 +157,41 @@ def test_provider_fields_lose_their_control_characters_and_nothing_else(
 ) -> None:
     inbound = InboundMessage("sms", "+66812345678", "SM1", display_name=name, media_url=link)
     plain = plain_inbound(inbound)
-    assert plain.display_name == plain_field(name) and plain.media_url == plain_field(link)
+    assert plain.display_name == ((plain_field(name) or "").strip() or None)
+    assert plain.media_url == plain_field(link)
     assert not CONTROL.search(plain.display_name or "") and not CONTROL.search(
         plain.media_url or ""
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("Somsri \uffff", "Somsri "),
+        ("Ama\x00 Mensah\ufffe", "Ama Mensah"),
+        ("Nguy\u1ec5n \u202eanh\u202c", "Nguy\u1ec5n anh"),  # right-to-left override, pop
+        (
+            "\u2067\u0645\u0631\u062d\u0628\u0627\u2069 Kofi",
+            "\u0645\u0631\u062d\u0628\u0627 Kofi",
+        ),  # isolates
+        ("\u200fMalee\u200e\u061c", "Malee"),  # direction marks
+        ("Lan \ud83d", "Lan "),  # half of an emoji's surrogate pair
+        ("Kwame 👩‍🌾 Asante", "Kwame 👩‍🌾 Asante"),  # joiners inside emoji stay
+    ],
+)
+def test_provider_names_lose_direction_controls_and_what_cannot_be_stored(
+    given: str, kept: str
+) -> None:
+    assert plain_field(given) == kept
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=60))
+@example("a\x00b\x0bc\ufffe\uffff\ud800d")
+def test_xml_text_is_always_well_formed_and_keeps_every_allowed_character(text: str) -> None:
+    safe = xml_text(text)
+    element = ElementTree.Element("Body")
+    element.text = safe
+    parsed = ElementTree.fromstring(ElementTree.tostring(element, encoding="unicode"))
+    assert (parsed.text or "") == safe.replace("\r", "\n")  # XML reads CR as a line break
+    allowed = [ch for ch in text if ch in "\t\n\r" or (ch >= " " and ch not in XML_FORBIDDEN)]
+    assert safe == "".join(ch for ch in allowed if unicodedata.category(ch) != "Cs")

@@ -9,6 +9,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -101,6 +102,7 @@ def _answered_once(client: Client, key: str) -> bool:
 @example(  # found by this test: PostgreSQL refuses NUL in text
     sender="+66812345678", body="a\x00b", extra={"ProfileName": "Ama\x00", "MediaUrl0": "\x00"}
 )
+@example(sender="whatsapp:+66812345678", body="\uffff", extra={"ProfileName": "Somsri \uffff"})
 def test_signed_twilio_forms(
     client: Client,
     sender: str,
@@ -114,6 +116,8 @@ def test_signed_twilio_forms(
     signature = sign(f"{PUBLIC}/twilio/messages", form, twilio.auth_token)
     answer = client.post("/twilio/messages", data=form, headers={"X-Twilio-Signature": signature})
     assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 200:
+        ElementTree.fromstring(answer.text)  # well-formed, whatever the form held
     channel, _, address = sender.rpartition(":")
     if answer.status_code == 200 and not _stopped(client, channel or "sms", address):
         assert _answered_once(client, sid)

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.inbox import Inbox
 from bot.pipeline import Handled
 from bot.storage.delivery import Report, apply_report
+from bot.text import xml_text
 
 log = logging.getLogger(__name__)
 MESSAGES_PATH = "/twilio/messages"
@@ -93,7 +94,8 @@ def twiml(handled: Handled, settings: Settings) -> str:
     """The answer inline when it was short enough to be marked so; otherwise empty."""
     response = MessagingResponse()
     if handled.inline and handled.reply is not None:
-        for outbound_id, part in zip(handled.outbound_ids, handled.reply.parts, strict=True):
+        for outbound_id, text in zip(handled.outbound_ids, handled.reply.parts, strict=True):
+            part = xml_text(text)
             callback = _status_url(settings, outbound_id)
             if callback:
                 response.message(part, status_callback=callback)
