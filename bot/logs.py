@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
@@ -30,6 +31,23 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RedactLinkSignatures(logging.Filter):
+    """uvicorn's access log writes each request's path with its query: the signature of a
+    file link (`sig=`) would let whoever reads the log fetch the file until it expires."""
+
+    SIGNATURE = re.compile(r"\b(sig=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.SIGNATURE.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = self.SIGNATURE.sub(r"\1[redacted]", record.msg)
+        return True
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Log to stderr (unless a host such as a test runner already handles logs), redacted."""
     root = logging.getLogger()
@@ -43,3 +61,6 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
         handler.addFilter(redact)
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinkSignatures) for f in access.filters):
+        access.addFilter(RedactLinkSignatures())

@@ -81,7 +81,7 @@ def create_app(
     routes = [
         Route("/healthz", healthz),
         *channels.routes(inbox, engine),
-        *media_routes(engine, signing_key(settings)),
+        *media_routes(engine, signing_key(settings), clock),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine, app.state.channels, app.state.inbox = engine, channels, inbox

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.signing import sign, signing_key
+from bot.signing import LINK_LIFETIME, link_query, signing_key
 from bot.storage.models import Contact, OutboundMessage, Person
 from tests.channels.test_twilio_sender import dispatch, settings_for
 from tests.channels.twilio_helpers import PUBLIC, twilio_settings
@@ -52,14 +52,25 @@ async def test_the_signed_link_serves_the_file(web, tmp_path: Path) -> None:
         row_id = _document_row(app.engine)
         key = signing_key(settings)
         assert key is not None
-        response = await app.client.get(f"/media/{row_id}?sig={sign(key, str(row_id))}")
+        response = await app.client.get(
+            f"/media/{row_id}?{link_query(key, str(row_id), FIXED_NOW)}"
+        )
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/calendar")
         assert 'filename="gpsnr-vn-national-1.ics"' in response.headers["content-disposition"]
         assert response.text == ICS
 
 
-@pytest.mark.parametrize("query", ["", "?sig=00000000000000000000000000000000", "?sig="])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?sig=00000000000000000000000000000000",
+        "?sig=",
+        "?expires=99999999999&sig=00000000000000000000000000000000",
+        "?expires=-1&sig=",
+    ],
+)
 async def test_without_the_right_signature_nothing_is_served(
     web, tmp_path: Path, query: str
 ) -> None:
@@ -73,7 +84,35 @@ async def test_a_message_without_a_file_is_not_found(web, tmp_path: Path) -> Non
     async with web(settings) as app:
         key = signing_key(settings)
         assert key is not None
-        assert (await app.client.get(f"/media/999?sig={sign(key, '999')}")).status_code == 404
+        assert (
+            await app.client.get(f"/media/999?{link_query(key, '999', FIXED_NOW)}")
+        ).status_code == 404
+
+
+async def test_a_link_to_an_id_too_large_for_any_row_is_not_found(web, tmp_path: Path) -> None:
+    settings = twilio_settings(tmp_path)
+    async with web(settings) as app:
+        key = signing_key(settings)
+        assert key is not None
+        huge = "99999999999999999999999"
+        response = await app.client.get(f"/media/{huge}?{link_query(key, huge, FIXED_NOW)}")
+        assert response.status_code == 404
+
+
+async def test_a_link_expires_after_its_lifetime(web, tmp_path: Path) -> None:
+    settings = twilio_settings(tmp_path)
+    async with web(settings) as app:
+        row_id = _document_row(app.engine)
+        key = signing_key(settings)
+        assert key is not None
+        link = f"/media/{row_id}?{link_query(key, str(row_id), FIXED_NOW)}"
+        app.clock.advance(seconds=LINK_LIFETIME.total_seconds() - 60)
+        assert (await app.client.get(link)).status_code == 200
+        app.clock.advance(seconds=120)
+        assert (await app.client.get(link)).status_code == 403
+        # A signature for one moment does not open the link at another.
+        forged = link.replace("expires=", "expires=9")
+        assert (await app.client.get(forged)).status_code == 403
 
 
 async def test_whatsapp_sends_the_file_as_media_with_the_signed_link(
@@ -92,5 +131,6 @@ async def test_whatsapp_sends_the_file_as_media_with_the_signed_link(
         (created,) = fake.created
         key = signing_key(settings)
         assert key is not None
-        assert created.form["MediaUrl"] == f"{PUBLIC}/media/{row_id}?sig={sign(key, str(row_id))}"
+        query = link_query(key, str(row_id), FIXED_NOW)  # signed when sent
+        assert created.form["MediaUrl"] == f"{PUBLIC}/media/{row_id}?{query}"
         assert created.form["Body"] == "Họp quốc gia lần 1"

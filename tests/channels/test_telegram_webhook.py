@@ -198,6 +198,65 @@ async def test_malformed_bodies_get_400_never_500(
         assert count(app.engine, InboundMessage) == 0
 
 
+def _nested_replies(depth: int) -> str:
+    """Compact, to stay under the body cap: what is refused here is the depth, not the size."""
+    inner: dict[str, Any] = {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}}
+    for _ in range(depth):
+        inner = {**inner, "reply_to_message": inner}
+    return json.dumps(update(message={**inner, "text": "re"}), separators=(",", ":"))
+
+
+def _without_chat() -> dict[str, Any]:
+    body = text_update(CHAT, "hello")
+    del body["message"]["chat"]
+    return body
+
+
+# Authenticated (the secret is right) but not an update we can read: found by hostile testing,
+# each answered 500 before. Telegram itself never sends these, so nothing is lost by refusing.
+HOSTILE = {
+    "JSON nested 10,000 deep": "[" * 10_000 + "]" * 10_000,
+    "reply_to_message nested 700 deep": _nested_replies(700),  # 900 is over the size cap
+    "a message without chat": _without_chat(),
+    "text that is a number": text_update(CHAT, 12345),  # type: ignore[arg-type]
+    "text that is a list": text_update(CHAT, ["hi"]),  # type: ignore[arg-type]
+    "first_name that is a number": update(
+        message={**message(CHAT, text="hi"), "from": {"id": CHAT, "is_bot": False, "first_name": 7}}
+    ),
+    "a chat id of 10^70": text_update(10**70, "hello"),
+    "an update id of 10^70": text_update(CHAT, "hello", update_id=10**70),
+    "a negative update id": text_update(CHAT, "hello", update_id=-5),
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+async def test_hostile_but_authenticated_updates_get_400_and_write_nothing(
+    web, fake: FakeTelegram, tmp_path: Path, body: Any
+) -> None:
+    async with web(telegram_settings(fake, tmp_path)) as app:
+        response = await post(app, body)
+        assert response.status_code == 400
+        assert count(app.engine, InboundMessage) == count(app.engine, Person) == 0
+        assert fake.calls_to("sendMessage") == []
+
+
+async def test_a_first_name_with_a_lone_surrogate_is_answered_and_kept_readable(
+    web, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    body = update(
+        message={
+            **message(CHAT, text="hello"),
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Lan \ud83d"},
+        }
+    )
+    async with web(telegram_settings(fake, tmp_path)) as app:
+        response = await post(app, json.dumps(body))  # json.dumps writes the surrogate as \ud83d
+        assert response.status_code == 200
+        assert len(fake.texts_to(CHAT)) == 1
+        with Session(app.engine) as db:
+            assert db.exec(select(Contact.display_name)).one() == "Lan"
+
+
 async def test_a_redelivered_update_is_processed_and_answered_once(
     web, fake: FakeTelegram, tmp_path: Path
 ) -> None:

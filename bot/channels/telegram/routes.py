@@ -29,7 +29,8 @@ def telegram_routes(secret: str | None, inbox: Inbox) -> list[Route]:
             return Response(status_code=403)
         try:
             parsed = parse_update(json.loads(await request.body()))
-        except (ValueError, MalformedUpdate):  # JSONDecodeError is a ValueError
+        except (ValueError, RecursionError, MalformedUpdate) as error:  # JSONDecodeError too
+            log.warning("telegram update refused: %s", type(error).__name__)
             return Response(status_code=400)
         if isinstance(parsed, Ignored):
             log.info("telegram update ignored: %s", parsed.reason)

@@ -17,7 +17,7 @@ from bot.channels.twilio.client import TwilioClient
 from bot.channels.twilio.errors import result_for
 from bot.channels.twilio.window import plan
 from bot.config import Settings
-from bot.signing import sign, signing_key
+from bot.signing import link_query, signing_key
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class TwilioSender:
         if not envelope.payload.get("document") or not self.settings.public_base_url or not key:
             return None
         path = f"{MEDIA_PATH}/{envelope.id}"
-        return f"{self.settings.public_url(path)}?sig={sign(key, str(envelope.id))}"
+        return f"{self.settings.public_url(path)}?{link_query(key, str(envelope.id), self.clock())}"
 
     def _status_callback(self, outbound_id: int) -> str | None:
         if not self.settings.public_base_url:
