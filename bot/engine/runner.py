@@ -182,6 +182,10 @@ class _Run:
         step = self.current_step(flow)
         if flow is None or waiting is None:
             self._idle()
+        elif flow.roles and self.profile.role not in flow.roles:
+            # Their role was taken away while they were in a staff flow: nothing of it is theirs.
+            self.say(texts.no_longer_yours())
+            self._idle()
         elif waiting.kind == "bookmark":
             self._answer_bookmark(flow, inp)
         elif self.state.version != flow.version or step is None:
@@ -221,6 +225,10 @@ class _Run:
 
     def _picked(self, flow: Flow, step: Step, item_id: str) -> None:
         assert step.save_as is not None and step.collection is not None
+        if not any(item.id == item_id for item in self.data().get(step.collection, ())):
+            self.say(texts.no_longer_listed())
+            self.run(flow, step.id)  # the list as it is now
+            return
         self.remember(step.save_as, {"collection": step.collection, "id": item_id})
         self.run(flow, step.next or flow.after(step.id))
 

@@ -80,3 +80,15 @@ def reminders_off() -> Msg:
 def reminders_on() -> Msg:
     # Translators: REMIND OFF is a keyword: use the words listed for it in flows/keywords.yaml.
     return msg("OK, I will remind you before every call. To stop, send REMIND OFF.")
+
+
+def no_longer_yours() -> Msg:
+    # Translators: said to someone whose staff role (Country Champion, Secretariat) was taken
+    # away while they were in a staff list or form; the menu follows.
+    return msg("Sorry, this is no longer available to you.")
+
+
+def no_longer_listed() -> Msg:
+    # Translators: someone picked an entry of a list (a person, a call) that has left it since
+    # the list was shown (another champion helped them, the call ended); the list follows.
+    return msg("Sorry, that entry is no longer on the list.")

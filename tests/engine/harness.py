@@ -140,6 +140,8 @@ def run_case(flows: Mapping[str, Flow], case: Mapping[str, Any]) -> list[dict[st
     for turn_spec in case["turns"]:
         if "data" in turn_spec:  # the data changed between two turns
             data = items(turn_spec["data"])
+        for name, value in (turn_spec.get("profile") or {}).items():  # e.g. a role taken away
+            profile = profile.with_field(name, value)
         context = Context(
             profile=profile,
             now=NOW,

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from bot.engine.events import Submit
 from bot.storage.followups import QUIET, followups
 from bot.storage.models import AuditEntry, Completion, HelpRequest, Person
+from bot.storage.roles import revoke
 from bot.storage.submits import apply_submit
 from tests.staff.world import World
 
@@ -108,3 +109,29 @@ def test_a_champion_cannot_mark_someone_of_another_country(world: World) -> None
         assert db.exec(select(HelpRequest).where(HelpRequest.kind == "followup")).first() is None
         (entry,) = db.exec(select(AuditEntry).where(AuditEntry.action == "refused")).all()
     assert entry.target == f"person:{target}"
+
+
+def test_a_champion_revoked_while_reading_the_list_is_told_it_is_no_longer_theirs(
+    world: World,
+) -> None:
+    people = _setup(world)
+    champion = world.person("TH", role="champion")
+    assert "Somchai" in world.say(champion, "who needs help")
+    with Session(world.engine) as db, db.begin():
+        revoke(db, champion, world.clock(), "cli")
+    shown = world.say(champion, "1")
+    assert shown.startswith("Sorry, this is no longer available to you.")
+    assert "Menu: what would you like to do?" in shown
+    assert "Did you help them?" not in shown and people["practice"] not in shown
+
+
+def test_someone_helped_by_another_champion_meanwhile_is_not_opened(world: World) -> None:
+    people = _setup(world)
+    first, second = world.person("TH", role="champion"), world.person("TH", role="champion")
+    world.say(first, "who needs help")
+    world.say(second, "who needs help")
+    world.say(second, "1")
+    world.choose(second, "helped")  # Somchai, helped by the second champion
+    shown = world.say(first, "1")
+    assert shown.startswith("Sorry, that entry is no longer on the list.")
+    assert "1. Malee" in shown and people["practice"] not in shown
