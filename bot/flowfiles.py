@@ -11,12 +11,15 @@ from typing import Any
 import yaml
 
 from bot.engine.flow import Flow, FlowError, parse_flow
-from bot.engine.keywords import Keyword, KeywordTable
+from bot.engine.keywords import Keyword, KeywordTable, bare
 from bot.engine.runner import REQUIRED_FLOWS
 from bot.paths import data_dir
 from bot.text import unicode_to_zawgyi
 
 KEYWORDS_FILE = "keywords.yaml"
+# Languages whose keywords also match typed without accents (see `bare`); Vietnamese lists
+# its unaccented forms one by one, where they are not another word.
+UNACCENTED_TOO = ("en", "pt_BR", "fr", "id")
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,11 @@ def flow_set(directory: Path | None = None) -> FlowSet:
     directory = directory or data_dir("flows")
     keyword_words = load_keywords(directory)
     merged: dict[Keyword, list[str]] = {}
-    for words in keyword_words.values():
+    for language, words in keyword_words.items():
         for keyword, synonyms in words.items():
             merged.setdefault(keyword, []).extend(synonyms)
+            if language in UNACCENTED_TOO:
+                merged[keyword].extend(bare(word) for word in synonyms)
             # A short Burmese word typed in Zawgyi is too short for the detector to be sure of.
             merged[keyword].extend(zawgyi_spellings(synonyms))
     return FlowSet(load_flows(directory), KeywordTable.build(merged), keyword_words)

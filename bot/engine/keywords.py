@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,15 +24,40 @@ class Keyword(StrEnum):
     REPORT = "report"  # delivery report of one's broadcasts: champions and the Secretariat
 
 
-# Trailing punctuation people add out of habit ("Stop!", "menu.") must not hide a keyword.
-_TRAILING = re.compile(r"[\s.!?,;:。！？、…]+$")
 # Telegram sends "/start payload" and, in groups, "/menu@SomeBot".
 _COMMAND = re.compile(r"^/([^\s@]+)(?:@\S+)?(?:\s.*)?$", re.DOTALL)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+# Burmese is typed mostly without spaces, Thai without spaces between words: both are
+# compared with none at all.
+_UNSPACED_SCRIPTS = re.compile(r"[\u0e00-\u0e7f\u1000-\u109f]")
+_VARIATION_SELECTORS = frozenset(chr(c) for c in range(0xFE00, 0xFE10))
+
+
+def _decoration(ch: str) -> bool:
+    """Around a word: punctuation, symbols and emoji, spaces, joiners and variation selectors."""
+    return unicodedata.category(ch)[0] in "PSZ" or ch in _VARIATION_SELECTORS or ch == "\u200d"
 
 
 def fold(text: str) -> str:
-    """Case- and punctuation-insensitive form used to compare words."""
-    return " ".join(_TRAILING.sub("", text.strip()).casefold().split())
+    """The form words are compared in: whatever surrounds them (quotes, "!", emoji) removed,
+    case and apostrophes folded, spaces collapsed (and gone in Burmese and Thai)."""
+    text = text.translate(_APOSTROPHES)
+    start, end = 0, len(text)
+    while start < end and _decoration(text[start]):
+        start += 1
+    while end > start and _decoration(text[end - 1]):
+        end -= 1
+    words = text[start:end].casefold().split()
+    return ("" if _UNSPACED_SCRIPTS.search(text) else " ").join(words)
+
+
+def bare(word: str) -> str:
+    """The word without accents ("arrête" -> "arrete"), as people type on phones without them.
+    Only for languages where the bare form means nothing else: never Vietnamese, where "dung"
+    is both "dừng" (stop) and "đúng" (right)."""
+    decomposed = unicodedata.normalize("NFD", word)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", kept)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ events. It runs steps until one waits for the user (a choice, a text answer) or 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.engine import texts
@@ -38,6 +38,7 @@ from bot.engine.statement import statement_msg
 from bot.engine.validate import CHECKS
 
 ITEM_PREFIX = "item:"  # option ids of listed items, apart from a pick's own options
+STOP_CHECK = "_stop_check"  # the answer held while a STOP word typed at a question is asked about
 
 MENU_FLOW = "menu"
 ONBOARDING_FLOW = "onboarding"
@@ -112,6 +113,14 @@ class _Run:
         if self.profile.opted_out:
             self._while_opted_out(keyword)
             return
+        if keyword is not None and self._at_text_question():
+            # What a person writes at a question is their answer: a name (Huy), a place
+            # (Socorro), a challenge ("Language"). MENU alone still leaves; STOP asks first.
+            if keyword is Keyword.STOP:
+                self._ask_stop_check(inp.text)
+                return
+            if keyword is not Keyword.MENU:
+                keyword = None
         if keyword is not None and not self.allowed(keyword):
             # Commands of other roles do not exist for this person: an ordinary unknown reply.
             self.events.append(Refused(keyword.value))
@@ -188,6 +197,8 @@ class _Run:
             self._idle()
         elif waiting.kind == "bookmark":
             self._answer_bookmark(flow, inp)
+        elif waiting.kind == "stop_check":
+            self._answer_stop_check(flow, inp)
         elif self.state.version != flow.version or step is None:
             self._restart_step(flow)
         elif waiting.kind == "choice":
@@ -248,6 +259,35 @@ class _Run:
             self.remember(key, value)
         self.run(flow, step.next or flow.after(step.id))
 
+    def _at_text_question(self) -> bool:
+        waiting = self.state.waiting
+        return waiting is not None and waiting.kind == "text" and self.current_flow() is not None
+
+    def _ask_stop_check(self, typed: str) -> None:
+        answers = {**self.state.answers, STOP_CHECK: typed}
+        self.state = self.state.evolve(
+            answers=answers, waiting=Waiting("stop_check", ("stop", "answer"))
+        )
+        self._show_stop_check()
+
+    def _show_stop_check(self) -> None:
+        options = (Option("stop", texts.stop_yes()), Option("answer", texts.stop_was_answer()))
+        self.events.append(AskChoice(texts.stop_check(), options))
+
+    def _answer_stop_check(self, flow: Flow, inp: Input) -> None:
+        typed = self.state.answers.get(STOP_CHECK)
+        answers = {k: v for k, v in self.state.answers.items() if k != STOP_CHECK}
+        if inp.number not in (1, 2) or not isinstance(typed, str):
+            self.say(texts.not_understood(2))
+            self._show_stop_check()
+            return
+        self.state = self.state.evolve(answers=answers, waiting=Waiting("text"))
+        step = self.current_step(flow)
+        if inp.number == 1 or step is None or step.kind != "text":
+            self.keyword(Keyword.STOP)
+            return
+        self._answer_text(flow, step, replace(inp, text=typed, number=None))
+
     def _answer_bookmark(self, flow: Flow, inp: Input) -> None:
         bookmark = self.state.bookmarks.get(flow.id)
         if inp.number not in (1, 2):
@@ -294,7 +334,8 @@ class _Run:
         bookmarks = dict(self.state.bookmarks)
         asked = self.state.waiting is not None and self.state.waiting.kind != "bookmark"
         if flow.resumable and asked and self.state.step:
-            bookmarks[flow.id] = Bookmark(self.state.step, flow.version, dict(self.state.answers))
+            answers = {k: v for k, v in self.state.answers.items() if k != STOP_CHECK}
+            bookmarks[flow.id] = Bookmark(self.state.step, flow.version, answers)
         self.events.append(FlowEnded(flow.id, completed=False))
         self.state = State(bookmarks=bookmarks)
 
@@ -409,6 +450,8 @@ class _Run:
         step = self.current_step(flow)
         if flow is not None and waiting is not None and waiting.kind == "bookmark":
             self._ask_bookmark()
+        elif waiting is not None and waiting.kind == "stop_check":
+            self._show_stop_check()
         elif waiting is None or step is None:
             self._idle()
         else:

@@ -10,7 +10,8 @@ from typing import Any, Literal
 from bot.engine.flow import Flow
 from bot.engine.keywords import KeywordTable
 
-WaitKind = Literal["choice", "text", "bookmark"]
+# stop_check: a free-text answer that was a STOP word, asked about before anything is done.
+WaitKind = Literal["choice", "text", "bookmark", "stop_check"]
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,17 @@ def no_longer_listed() -> Msg:
     # Translators: someone picked an entry of a list (a person, a call) that has left it since
     # the list was shown (another champion helped them, the call ended); the list follows.
     return msg("Sorry, that entry is no longer on the list.")
+
+
+def stop_check() -> Msg:
+    # Translators: asked when someone answers a question (their name, a challenge) with a word
+    # that also means STOP: was it meant as the answer? Both options follow.
+    return msg("Stop all messages from GPSNR?")
+
+
+def stop_yes() -> Msg:
+    return msg("Yes, stop")
+
+
+def stop_was_answer() -> Msg:
+    return msg("No, this was my answer")
