@@ -154,7 +154,7 @@ def every_message(language: str) -> list[Sent]:
         t.choose("practice_no")
         t.send("menu")
         t.choose("schedule")
-        for step in ("all_reminders", "none", "other", "all_reminders", "all", "other"):
+        for step in ("all_reminders", "none", "list", "all_reminders", "all", "list"):
             t.choose(step)
         for item in _items(t):  # every listed call's details: their length depends on the data
             t.choose(item)

@@ -81,7 +81,7 @@ def test_reminder_choices_are_stored() -> None:
         t.choose("all_reminders")
         t.choose("none")
         assert _person(t).reminders == "none"
-        t.choose("other")
+        t.choose("list")
         t.choose("gh-national-2")
         t.choose("remind")
         t.choose("yes_this")

@@ -117,3 +117,66 @@ def test_two_files_with_the_same_flow_id_are_refused(tmp_path: Path) -> None:
         (tmp_path / name).write_text(yaml.safe_dump(REQUIRED[0]), encoding="utf-8")
     with pytest.raises(FlowError, match="used twice"):
         load_flows(tmp_path)
+
+
+# Who sees a screen decides which options it shows; other conditions count as met.
+_SITUATIONS = [
+    {"channel": channel, "role": role}
+    for channel in ("sms", "whatsapp", "telegram")
+    for role in ("smallholder", "champion", "secretariat")
+]
+
+
+def _shown(step: Any, situation: dict[str, Any]) -> list[str]:
+    def holds(option: Any) -> bool:
+        for name, wanted in option.when.fields.items() if option.when else ():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            if name in situation and situation[name] not in values:
+                return False
+        return True
+
+    return [option.id for option in step.options if holds(option)]
+
+
+def _next_questions(flow: Any, step_id: str | None, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The choices reached from a step without the person answering anything."""
+    if step_id is None or step_id in seen:
+        return set()
+    step = flow.steps[step_id]
+    if step.kind in ("choice", "pick", "text"):
+        return {step_id}
+    targets = [target for _, target in step.cases] + [step.next or flow.after(step_id)]
+    return set().union(*(_next_questions(flow, t, seen | {step_id}) for t in targets))
+
+
+def test_an_action_keeps_its_number_on_the_next_screen(flows: FlowSet) -> None:
+    """On a basic phone people answer by number: after choosing "1=Link", "2" must still be
+    the agenda, not "Other calls"."""
+    moved = []
+    for flow in flows.flows.values():
+        for step in flow.steps.values():
+            if step.kind != "choice":
+                continue
+            for option in step.options:
+                if option.flow or option.keyword:
+                    continue
+                target = option.next or step.next or flow.after(step.id)
+                for reached in _next_questions(flow, target):
+                    if flows.flows[flow.id].steps[reached].kind != "choice":
+                        continue
+                    for situation in _SITUATIONS:
+                        before = _shown(step, situation)
+                        after = _shown(flow.steps[reached], situation)
+                        moved += [
+                            f"{flow.id}: {step.id} -> {reached}: {same} {situation}"
+                            for same in set(before) & set(after)
+                            if before.index(same) != after.index(same)
+                        ]
+    assert moved == []
+
+
+def test_staff_entries_come_after_everything_a_smallholder_sees(flows: FlowSet) -> None:
+    for flow in flows.flows.values():
+        for step in flow.steps.values():
+            staff = [bool(o.when and "role" in o.when.fields) for o in step.options]
+            assert staff == sorted(staff), f"{flow.id}.{step.id}"
