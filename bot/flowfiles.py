@@ -17,6 +17,7 @@ from bot.paths import data_dir
 from bot.text import unicode_to_zawgyi
 
 KEYWORDS_FILE = "keywords.yaml"
+ANSWERS_FILE = "answers.yaml"
 # Languages whose keywords also match typed without accents (see `bare`); Vietnamese lists
 # its unaccented forms one by one, where they are not another word.
 UNACCENTED_TOO = ("en", "pt_BR", "fr", "id")
@@ -33,7 +34,7 @@ class FlowSet:
 def load_flows(directory: Path) -> dict[str, Flow]:
     flows: dict[str, Flow] = {}
     for path in sorted(directory.glob("*.yaml")):
-        if path.name == KEYWORDS_FILE:
+        if path.name in (KEYWORDS_FILE, ANSWERS_FILE):
             continue
         try:
             flow = parse_flow(_read_yaml(path))
@@ -108,7 +109,25 @@ def flow_set(directory: Path | None = None) -> FlowSet:
                 merged[keyword].extend(bare(word) for word in synonyms)
             # A short Burmese word typed in Zawgyi is too short for the detector to be sure of.
             merged[keyword].extend(zawgyi_spellings(synonyms))
-    return FlowSet(load_flows(directory), KeywordTable.build(merged), keyword_words)
+    answers = load_answers(directory)
+    table = KeywordTable.build(merged, answers)
+    return FlowSet(load_flows(directory), table, keyword_words)
+
+
+def load_answers(directory: Path) -> dict[str, list[str]]:
+    """answers.yaml: yes/no -> language -> words; returned as yes/no -> every word (and its
+    accentless and Zawgyi forms, as for keywords)."""
+    raw = _read_yaml(directory / ANSWERS_FILE)
+    found: dict[str, list[str]] = {}
+    for meaning, languages in raw.items():
+        for language, words in (languages or {}).items():
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise FlowError(f"{ANSWERS_FILE}: {meaning}.{language} must be a list of words")
+            found.setdefault(str(meaning), []).extend(words)
+            if language in UNACCENTED_TOO:
+                found[str(meaning)].extend(bare(w) for w in words)
+            found[str(meaning)].extend(zawgyi_spellings(words))
+    return found
 
 
 def zawgyi_spellings(words: Iterable[str]) -> list[str]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from bot.channels.base import InboundMessage
-from bot.engine.keywords import fold
+from bot.engine.keywords import KeywordTable, bare, fold
 from bot.engine.state import Input, InputKind
 from bot.text import CONTROL, Normalised, plain_field
+
+# A typed start of a label must be at least this long: "n" could begin many labels.
+MIN_PREFIX = 3
 
 
 def plain_inbound(inbound: InboundMessage) -> InboundMessage:
@@ -45,6 +49,7 @@ def engine_input(
     normalised: Normalised,
     labels: list[str],
     limit: int,
+    words: KeywordTable | None = None,
 ) -> Input:
     kind: InputKind
     if inbound.edited:
@@ -60,7 +65,7 @@ def engine_input(
     number = normalised.number
     tapped = False
     if number is None and kind == "text":
-        number = _label_number(normalised.text, labels)
+        number = _label_number(normalised.text, labels, words)
         tapped = number is not None
     return Input(
         text=normalised.text,
@@ -72,7 +77,25 @@ def engine_input(
     )
 
 
-def _label_number(text: str, labels: list[str]) -> int | None:
-    """A tapped Telegram button, or a typed label, counts as the option's number."""
+def _label_number(text: str, labels: list[str], words: KeywordTable | None) -> int | None:
+    """A tapped Telegram button, or a typed label, counts as the option's number: the label
+    itself, or without its accents, or the start of just one label ("calendar" for
+    "Calendar file"). A keyword or a plain yes/no is never read as the start of a label:
+    those mean what they mean (the engine matches yes/no to the options marked so)."""
     folded = fold(text)
-    return next((i for i, label in enumerate(labels, 1) if fold(label) == folded), None)
+    if not folded:
+        return None
+    exact = next((i for i, label in enumerate(labels, 1) if fold(label) == folded), None)
+    if exact is not None or words is None or words.match(text) or words.answer(text):
+        return exact
+    typed = bare(folded)
+    unaccented = [bare(fold(label)) for label in labels]
+    same = _only(i for i, label in enumerate(unaccented, 1) if label == typed)
+    if same is not None or len(typed) < MIN_PREFIX:
+        return same
+    return _only(i for i, label in enumerate(unaccented, 1) if label.startswith(typed))
+
+
+def _only(numbers: Iterable[int]) -> int | None:
+    found = list(numbers)
+    return found[0] if len(found) == 1 else None

@@ -301,7 +301,13 @@ class Pipeline:
         if isinstance(contact, ContactRow):
             writes.save_contact(contact_changes(contact))
         _remember_script(person, message.normalised)
-        inp = engine_input(inbound, message.normalised, conversation.labels, self.max_input_chars)
+        inp = engine_input(
+            inbound,
+            message.normalised,
+            conversation.labels,
+            self.max_input_chars,
+            self.flows.keywords,
+        )
         key = _turn_key(conversation, inp, person, inbound.channel)
         kept = self.turns.get(key) if key is not None else None
         orm: Person | None = None

@@ -180,3 +180,17 @@ def test_staff_entries_come_after_everything_a_smallholder_sees(flows: FlowSet) 
         for step in flow.steps.values():
             staff = [bool(o.when and "role" in o.when.fields) for o in step.options]
             assert staff == sorted(staff), f"{flow.id}.{step.id}"
+
+
+def test_every_yes_or_no_option_says_so(flows: FlowSet) -> None:
+    """So that a typed "sim", "ใช่" or "không" picks it (flows/answers.yaml)."""
+    unmarked = [
+        f"{flow.id}.{step.id}.{option.id}"
+        for flow in flows.flows.values()
+        for step in flow.steps.values()
+        for option in step.options
+        if option.label.msgid
+        and option.label.msgid.split(",")[0] in ("Yes", "No", "Not now", "Not for this call")
+        and option.means is None
+    ]
+    assert unmarked == []

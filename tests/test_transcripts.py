@@ -39,6 +39,24 @@ SCRIPTS: dict[str, tuple[str, str, list[str]]] = {
     "th-telegram": ("+66812345678", "telegram", ["สวัสดี", "ได้ ยินยอม", "๑", "เมนู", "ภาษา", "ไทย"]),
     "vi-sms": ("+84912345678", "sms", ["Xin chào", "1", "1", "NGÔN NGỮ", "3", "DỪNG"]),
     "unknown-country-sms": ("+447911123456", "sms", ["Hello", "2", "1", "4", "3", "1"]),
+    # Words instead of numbers at choices: plain yes and no, a label's start, without accents.
+    "en-words-sms": (
+        "+233241230002",
+        "sms",
+        ["Hello", "yes", "Yes!", "calls", "1", "agenda", "remind", "no"],
+    ),
+    "pt_BR-words-sms": (
+        "+5511987650002",
+        "sms",
+        ["Oi", "SIM!", "1", "reunioes", "1", "pauta", "me avise", "sim"],
+    ),
+    "th-words-sms": ("+66812340002", "sms", ["สวัสดี", "ใช่", "ใช่", "2", "1", "ให้เตือน", "ไม่"]),
+    "vi-words-sms": ("+84912340002", "sms", ["Xin chào", "có", "đúng", "2", "1", "nhắc", "có"]),
+    "my-words-sms": (
+        "+959421230002",
+        "sms",
+        ["မင်္ဂလာပါ", "ဟုတ်ကဲ့", "ဟုတ်", "2", "1", "3", "မဟုတ်ဘူး"],
+    ),
 }
 
 
@@ -89,7 +107,7 @@ def test_transcript(
     name: str, sqlite_engine: Engine, flows: FlowSet, request: pytest.FixtureRequest
 ) -> None:
     phone, channel, lines = SCRIPTS[name]
-    if name.startswith("content-"):
+    if name.startswith("content-") or "-words-" in name:
         with Session(sqlite_engine) as db, db.begin():
             import_schedule(db, SAMPLES / "schedule.yaml", FIXED_NOW)
             import_resolutions(db, SAMPLES / "resolutions.yaml", FIXED_NOW)

@@ -49,6 +49,7 @@ class OptionSpec:
     set: Mapping[str, Any] = field(default_factory=dict)
     remember: Mapping[str, Any] = field(default_factory=dict)  # answers to note (flags)
     when: Condition | None = None  # shown only when the condition holds
+    means: str | None = None  # "yes" or "no": what a typed "sim", "ใช่", "không" picks
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ STEP_KEYS = {
     "validate",
     "remember",
 }
+ANSWERS = ("yes", "no")
 OPTION_KEYS = {
+    "means",
     "remember",
     "id",
     "label",
@@ -302,6 +305,9 @@ def _parse_option(raw: Any, where: str) -> OptionSpec:
         raise FlowError(f"{where}: keyword must be one of {sorted(OPTION_KEYWORDS)}")
     if sum(x is not None for x in (raw.get("next"), raw.get("flow"), keyword)) > 1:
         raise FlowError(f"{where}: use only one of next, flow, keyword")
+    means = _opt_str(raw.get("means"), where)
+    if means is not None and means not in ANSWERS:
+        raise FlowError(f"{where}: means must be one of {', '.join(ANSWERS)}")
     return OptionSpec(
         id=option_id,
         label=label,
@@ -311,6 +317,7 @@ def _parse_option(raw: Any, where: str) -> OptionSpec:
         set=_settable(raw.get("set") or {}, where),
         remember=_mapping(raw.get("remember") or {}, where),
         when=when,
+        means=means,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -63,9 +63,15 @@ def bare(word: str) -> str:
 @dataclass(frozen=True)
 class KeywordTable:
     words: Mapping[str, Keyword]  # folded word -> keyword, all languages together
+    # folded word -> "yes" or "no": plain answers to a yes/no choice ("sim", "ใช่", "không")
+    answers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, table: Mapping[Keyword, Iterable[str]]) -> KeywordTable:
+    def build(
+        cls,
+        table: Mapping[Keyword, Iterable[str]],
+        answers: Mapping[str, Iterable[str]] | None = None,
+    ) -> KeywordTable:
         words: dict[str, Keyword] = {}
         for keyword, synonyms in table.items():
             for word in (keyword.value, *synonyms):
@@ -73,7 +79,18 @@ class KeywordTable:
                 if words.get(folded, keyword) != keyword:
                     raise ValueError(f"{word!r} is a synonym of both {words[folded]} and {keyword}")
                 words[folded] = keyword
-        return cls(words)
+        meanings: dict[str, str] = {}
+        for meaning, synonyms in (answers or {}).items():
+            for word in synonyms:
+                folded = fold(word)
+                if meanings.get(folded, meaning) != meaning or folded in words:
+                    raise ValueError(f"{word!r} cannot mean {meaning}: it means something else")
+                meanings[folded] = meaning
+        return cls(words, meanings)
+
+    def answer(self, text: str) -> str | None:
+        """ "yes" or "no" if the whole text is one of the plain answer words."""
+        return self.answers.get(fold(text))
 
     def match(self, text: str) -> Keyword | None:
         command = _COMMAND.match(text.strip())

@@ -207,7 +207,8 @@ class _Run:
             self._answer_text(flow, step, inp)
 
     def _answer_choice(self, flow: Flow, step: Step, waiting: Waiting, inp: Input) -> None:
-        number = inp.number
+        means = self.ctx.keywords.answer(inp.text) if inp.number is None else None
+        number = inp.number if inp.number is not None else _meant(step, waiting, means)
         if number is None or not 1 <= number <= len(waiting.options):
             self.say(texts.not_understood(len(waiting.options)))
             self.ask_again(full=False)
@@ -277,6 +278,9 @@ class _Run:
     def _answer_stop_check(self, flow: Flow, inp: Input) -> None:
         typed = self.state.answers.get(STOP_CHECK)
         answers = {k: v for k, v in self.state.answers.items() if k != STOP_CHECK}
+        means = self.ctx.keywords.answer(inp.text) if inp.number is None else None
+        if means is not None:
+            inp = replace(inp, number=1 if means == "yes" else 2)
         if inp.number not in (1, 2) or not isinstance(typed, str):
             self.say(texts.not_understood(2))
             self._show_stop_check()
@@ -565,6 +569,18 @@ class _Run:
     def facts(self) -> Mapping[str, Any]:
         self.reads.add("facts")
         return self.ctx.facts
+
+
+def _meant(step: Step, waiting: Waiting, means: str | None) -> int | None:
+    """The number of the one option shown that a plain "yes" or "no" answers, if any."""
+    if means is None:
+        return None
+    numbers = [
+        number
+        for number, option_id in enumerate(waiting.options, 1)
+        if (option := _option(step, option_id)) is not None and option.means == means
+    ]
+    return numbers[0] if len(numbers) == 1 else None
 
 
 def _option(step: Step, option_id: str) -> OptionSpec | None:

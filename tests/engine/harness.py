@@ -46,7 +46,8 @@ KEYWORDS = KeywordTable.build(
         Keyword.BROADCAST: ["broadcast"],
         Keyword.REPORT: ["report"],
         Keyword.MY_DATA: ["my data"],
-    }
+    },
+    {"yes": ["yes", "sim", "ใช่"], "no": ["no", "não", "không"]},
 )
 
 
