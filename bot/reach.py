@@ -156,10 +156,13 @@ def every_message(language: str) -> list[Sent]:
         t.choose("schedule")
         for step in ("all_reminders", "none", "list", "all_reminders", "all", "list"):
             t.choose(step)
-        for item in _items(t):  # every listed call's details: their length depends on the data
-            t.choose(item)
-            t.choose("link")
-            t.choose("other")
+        for page in range(len(_pages(t))):  # every call's details: their length depends on the data
+            for item in _pages(t)[page]:
+                for _ in range(page):
+                    t.choose("more")
+                t.choose(item)
+                t.choose("link")
+                t.choose("other")
         first = _items(t)[0]
         for step in (first, "agenda", "remind", "yes_this", "other", first, "remind", "not_this"):
             t.choose(step)
@@ -179,6 +182,23 @@ def every_message(language: str) -> list[Sent]:
         t.choose("more")
         t.choose("more")
         return t.sent
+
+
+def _pages(t: Tour) -> list[list[str]]:
+    """The items of a paged list on screen, page by page (going through them, then back)."""
+    pages = [_items(t)]
+    while "more" in _options(t):
+        t.choose("more")
+        pages.append(_items(t))
+    t.send("menu")  # back to the list's first page
+    t.choose("schedule")
+    return pages
+
+
+def _options(t: Tour) -> list[str]:
+    with Session(t.pipeline.engine) as db:
+        state = db.exec(select(Conversation.state)).one()
+    return [str(o) for o in state["waiting"]["options"]]
 
 
 def _items(t: Tour) -> list[str]:

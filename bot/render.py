@@ -23,6 +23,7 @@ from bot.engine.messages import (
     LocalTime,
     Msg,
     Param,
+    ZoneName,
     msg,
 )
 from bot.i18n.formatting import Reader
@@ -136,9 +137,11 @@ def to_text(value: Param, reader: Reader) -> str:
     if isinstance(value, Literal):
         return value.text
     if isinstance(value, LocalTime):
-        return reader.moment(value.at, value.timezone, value.style)
+        return reader.moment(value.at, value.timezone, value.style, value.today)
     if isinstance(value, CountryName):
         return reader.country_name(value.code)
+    if isinstance(value, ZoneName):
+        return reader.zone_name(value.name)
     if isinstance(value, LanguageName):
         return reader.language_name(value.code)
     if isinstance(value, Amount):

@@ -23,9 +23,9 @@ def _person(t: Tour) -> Person:
 @pytest.mark.parametrize(
     ("country", "zone", "time"),
     [
-        ("ID", "Asia/Jakarta", "19.00"),
-        ("ID", "Asia/Jayapura", "21.00"),
-        ("BR", "America/Sao_Paulo", "9:00 AM"),
+        ("ID", "Asia/Jakarta", "19.00 WIB"),
+        ("ID", "Asia/Jayapura", "21.00 WIT"),
+        ("BR", "America/Sao_Paulo", "9:00 AM BRT"),
         ("CI", "Africa/Abidjan", "12:00 PM"),
     ],
 )
@@ -33,12 +33,13 @@ def test_the_same_call_in_each_persons_own_time(country: str, zone: str, time: s
     """International call 1 starts at 12:00 UTC on 5 August 2027."""
     with tour("en", country=country, timezone=zone) as t:
         t.send("menu")
-        (listing,) = t.choose("schedule")
+        t.choose("schedule")
+        (listing,) = t.choose("more")  # the GA and the first national call come first
     line = next(x for x in listing.text.splitlines() if "International call 1" in x)
     assert time in line
 
 
-def test_a_person_sees_their_countrys_calls_and_everyones_soonest_first() -> None:
+def test_a_person_sees_the_ga_first_then_their_countrys_calls_and_everyones_soonest_first() -> None:
     with tour("th") as t:
         t.send("menu")
         t.choose("schedule")
@@ -46,10 +47,11 @@ def test_a_person_sees_their_countrys_calls_and_everyones_soonest_first() -> Non
             from bot.storage.models import Conversation
 
             state = db.exec(select(Conversation.state)).one()
-    assert state["waiting"]["options"][:3] == [
+    assert state["waiting"]["options"] == [
+        "item:general-assembly-2027",
         "item:th-national-1",
-        "item:international-1",
-        "item:th-national-2",
+        "more",
+        "all_reminders",
     ]
 
 
@@ -82,6 +84,7 @@ def test_reminder_choices_are_stored() -> None:
         t.choose("none")
         assert _person(t).reminders == "none"
         t.choose("list")
+        t.choose("more")  # the second national call is on the second page
         t.choose("gh-national-2")
         t.choose("remind")
         t.choose("yes_this")
@@ -139,9 +142,10 @@ def test_leaving_the_tutorial_and_coming_back_offers_to_continue() -> None:
         assert lesson.text.startswith("(3/6)")
 
 
-@pytest.mark.parametrize("digits", [["๒", "๑"], ["၂", "၁"], ["2", "1"]])
+@pytest.mark.parametrize("digits", [["๒", "๒"], ["၂", "၂"], ["2", "2"]])
 def test_flows_complete_with_digits_in_any_script(digits: list[str]) -> None:
-    """Thai and Myanmar digits answer menus like ASCII ones (2: Calls and dates, 1: first call)."""
+    """Thai and Myanmar digits answer menus like ASCII ones (2: Calls and dates, 2: the first
+    call after the GA)."""
     with tour("th") as t:
         t.send("menu")
         t.send(digits[0])
@@ -197,3 +201,35 @@ def test_no_events_says_so() -> None:
         t.send("menu")
         (answer,) = t.choose("schedule")
     assert answer.text.startswith("No calls are planned for now.")
+
+
+def test_my_data_names_the_time_zone_as_people_do_and_the_practice_call_asked_for() -> None:
+    with tour("id", timezone="Asia/Jayapura") as t:
+        t.send("menu")
+        t.choose("tutorial")
+        for _ in range(6):
+            t.choose("next")
+        t.choose("camera")
+        t.choose("dial_in")
+        t.choose("practice_yes")
+        (shown,) = t.send("DATA SAYA")
+    assert "Waktu Indonesia Timur (WIT)" in shown.text
+    assert "Asia/Jayapura" not in shown.text
+    assert "Latihan pertemuan: Anda minta pada" in shown.text
+
+
+def test_reminder_screens_say_what_the_person_has_and_what_changed() -> None:
+    with tour("en") as t:
+        t.send("menu")
+        t.choose("schedule")
+        (screen,) = t.choose("all_reminders")
+        assert screen.text.startswith("Reminders: now you get one before every call.")
+        t.choose("none")
+        t.choose("list")
+        t.choose("gh-national-1")
+        t.choose("remind")
+        (said,) = t.choose("yes_this")
+        assert said.text.startswith("OK, I will remind you before this call. For other calls:")
+        t.choose("other")
+        (screen,) = t.choose("all_reminders")
+        assert screen.text.startswith("Reminders: now only before the calls you chose.")

@@ -15,12 +15,12 @@ AT = datetime(2026, 9, 23, 6, 0, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("reader", "time"),
     [
-        (Reader("id", "ID", "Asia/Jakarta"), "13.00"),
-        (Reader("id", "ID", "Asia/Makassar"), "14.00"),
-        (Reader("id", "ID", "Asia/Jayapura"), "15.00"),
-        (Reader("pt_BR", "BR", "America/Sao_Paulo"), "03:00"),
-        (Reader("pt_BR", "BR", "America/Manaus"), "02:00"),
-        (Reader("pt_BR", "BR", "America/Rio_Branco"), "01:00"),
+        (Reader("id", "ID", "Asia/Jakarta"), "13.00 WIB"),
+        (Reader("id", "ID", "Asia/Makassar"), "14.00 WITA"),
+        (Reader("id", "ID", "Asia/Jayapura"), "15.00 WIT"),
+        (Reader("pt_BR", "BR", "America/Sao_Paulo"), "03:00 BRT"),
+        (Reader("pt_BR", "BR", "America/Manaus"), "02:00 AMT"),
+        (Reader("pt_BR", "BR", "America/Rio_Branco"), "01:00 ACT"),
         (Reader("fr", "CI", "Africa/Abidjan"), "06:00"),
         (Reader("en", "GH", "Africa/Accra"), "6:00 am"),
         (Reader("my", "MM", "Asia/Yangon"), "၁၂:၃၀"),  # +06:30, in Myanmar digits
@@ -30,6 +30,26 @@ AT = datetime(2026, 9, 23, 6, 0, tzinfo=UTC)
 )
 def test_the_same_moment_in_each_readers_time(reader: Reader, time: str) -> None:
     assert reader.moment(AT) == time
+
+
+def test_a_zone_is_named_as_people_in_that_country_name_it_whatever_the_language() -> None:
+    assert Reader("en", "ID", "Asia/Jayapura").moment(AT) == "15.00 WIT"  # CLDR en_ID
+    assert Reader("en", "BR", "America/Manaus").moment(AT) == "2:00 AM AMT"
+    # A time given in a named zone (the zone question's "22:12 in Brasília") says it itself.
+    assert Reader("pt_BR", "BR", "America/Manaus").moment(AT, "America/Sao_Paulo") == "03:00"
+
+
+@pytest.mark.parametrize("style", ["short", "medium"])
+def test_the_year_is_shown_only_when_it_is_not_this_year(style: str) -> None:
+    reader = Reader("en", "GH", "Africa/Accra")
+    this_year = reader.moment(AT, style=style, today=datetime(2026, 1, 5, tzinfo=UTC))
+    next_year = reader.moment(AT, style=style, today=datetime(2025, 12, 8, tzinfo=UTC))
+    assert "2026" not in this_year and "2026" in next_year
+    # At 16:00 UTC on 31 December it is already 2027 in Jayapura, still 2026 in Accra.
+    eve = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    call = datetime(2027, 1, 20, 6, 0, tzinfo=UTC)
+    assert "2027" not in Reader("id", "ID", "Asia/Jayapura").moment(call, style="short", today=eve)
+    assert "2027" in reader.moment(call, style="short", today=eve)
 
 
 def test_thai_dates_count_years_in_the_buddhist_era() -> None:

@@ -65,7 +65,7 @@ MYANMAR_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
 # Through every content flow with digits only: the course (one lesson twice, one wrong answer),
 # the schedule (details, link, reminders), the GA, the election and a resolution.
 COURSE = "1 1 2 1 1 1 1 1 2 1 2"  # lesson 2 twice, one wrong answer, no practice call
-SCHEDULE = "2 1 1 4 4 1 1 2 3 1"  # a call's details and link, all reminders, one call's
+SCHEDULE = "2 2 1 4 4 1 1 3 1 3 1"  # a call, its link; all reminders; More calls; one call
 ASSEMBLY = "5 3 1 1 1 1 1 3 1 3 2"  # the election to its end, then a resolution in detail
 CONTENT_TOUR = [*COURSE.split(" "), "0", *SCHEDULE.split(" "), *ASSEMBLY.split(" ")]
 CONTENT = {

@@ -50,6 +50,7 @@ class OptionSpec:
     remember: Mapping[str, Any] = field(default_factory=dict)  # answers to note (flags)
     when: Condition | None = None  # shown only when the condition holds
     means: str | None = None  # "yes" or "no": what a typed "sim", "ใช่", "không" picks
+    more: bool = False  # on a pick: show its next items (with `when: {more_items: true}`)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ PARAM_SOURCES = {
     "chosen",
     "fact",
     "statement",
+    "ga",  # the next General Assembly among the listed events: `$ga start medium`
 }
 REMIND_SCOPES = {"event", "event_off", "all", "none"}
 DOCUMENT_KINDS = {"ics"}
@@ -148,6 +150,7 @@ STEP_KEYS = {
 }
 ANSWERS = ("yes", "no")
 OPTION_KEYS = {
+    "more",
     "means",
     "remember",
     "id",
@@ -305,6 +308,11 @@ def _parse_option(raw: Any, where: str) -> OptionSpec:
         raise FlowError(f"{where}: keyword must be one of {sorted(OPTION_KEYWORDS)}")
     if sum(x is not None for x in (raw.get("next"), raw.get("flow"), keyword)) > 1:
         raise FlowError(f"{where}: use only one of next, flow, keyword")
+    more = raw.get("more", False)
+    if not isinstance(more, bool):
+        raise FlowError(f"{where}: more must be true or false")
+    if more and any(raw.get(k) is not None for k in ("next", "flow", "keyword")):
+        raise FlowError(f"{where}: a more option shows the same pick's next items: no next")
     means = _opt_str(raw.get("means"), where)
     if means is not None and means not in ANSWERS:
         raise FlowError(f"{where}: means must be one of {', '.join(ANSWERS)}")
@@ -318,6 +326,7 @@ def _parse_option(raw: Any, where: str) -> OptionSpec:
         remember=_mapping(raw.get("remember") or {}, where),
         when=when,
         means=means,
+        more=more,
     )
 
 

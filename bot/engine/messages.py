@@ -17,7 +17,8 @@ class LocalTime:
 
     at: datetime
     timezone: str | None = None  # None: the recipient's own timezone
-    style: str = "time"  # "time", "date", "datetime"
+    style: str = "time"  # "time", "date", "datetime", "short", "medium"
+    today: datetime | None = None  # the year is shown when it differs from today's
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,15 @@ class Literal:
     text: str
 
 
-Param = Union[str, int, "Msg", LocalTime, CountryName, LanguageName, Literal, Amount]
+@dataclass(frozen=True)
+class ZoneName:
+    """A time zone (an IANA name), as people name it in the reader's language: "Ghana Time",
+    "เวลาไทย", "Waktu Indonesia Barat (WIB)"."""
+
+    name: str | None
+
+
+Param = Union[str, int, "Msg", LocalTime, CountryName, LanguageName, Literal, Amount, ZoneName]
 
 
 @dataclass(frozen=True)

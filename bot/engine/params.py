@@ -27,13 +27,21 @@ class Scope:
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 
-# What parameters of each source read besides the state and the profile.
-_READS = {"now": "now", "now_in": "now", "item": "data", "chosen": "data", "fact": "facts"}
+# What parameters of each source read besides the state and the profile (a moment of the
+# data is shown with its year when that is not today's: it reads the moment too).
+_READS = {
+    "now": ("now",),
+    "now_in": ("now",),
+    "item": ("data", "now"),
+    "chosen": ("data", "now"),
+    "fact": ("facts", "now"),
+    "ga": ("data", "now"),
+}
 
 
 def reads_of(spec: TextSpec) -> frozenset[str]:
     """What resolving this text reads of the moment, the listed data and the facts."""
-    return frozenset(_READS[p.source] for p in spec.params.values() if p.source in _READS)
+    return frozenset(r for p in spec.params.values() for r in _READS.get(p.source, ()))
 
 
 def resolve(spec: TextSpec, scope: Scope) -> Text:
@@ -68,14 +76,16 @@ def _param(spec: ParamSpec, scope: Scope) -> Param:
     if source == "language":
         return LanguageName(scope.profile.language or "en")
     if source == "item":
-        return item_field(scope.item, arg, scope.profile)
+        return item_field(scope.item, arg, scope.profile, scope.now)
     if source == "chosen":
         key, _, rest = arg.partition(" ")
-        return item_field(chosen(scope.answers, key, scope.data), rest, scope.profile)
+        return item_field(chosen(scope.answers, key, scope.data), rest, scope.profile, scope.now)
     if source == "fact":
-        return item_field(Item("facts", scope.facts), arg, scope.profile)
+        return item_field(Item("facts", scope.facts), arg, scope.profile, scope.now)
     if source == "statement":
         return statement_msg(scope.answers)
+    if source == "ga":
+        return item_field(next_ga(scope.data), arg, scope.profile, scope.now)
     return Literal(str(scope.answers.get(arg, "")))  # answer
 
 
@@ -88,14 +98,20 @@ def chosen(answers: Mapping[str, Any], key: str, data: Mapping[str, Sequence[Ite
     return next((i for i in items if i.id == picked.get("id")), None)
 
 
-def item_field(item: Item | None, arg: str, profile: Profile) -> Param:
-    """`start time` -> the item's start as a local time; `title` -> in the reader's language."""
+def next_ga(data: Mapping[str, Sequence[Item]]) -> Item | None:
+    """The General Assembly among the person's listed calls (the next one, if several)."""
+    return next((i for i in data.get("events", ()) if i.fields.get("kind") == "ga"), None)
+
+
+def item_field(item: Item | None, arg: str, profile: Profile, now: datetime | None = None) -> Param:
+    """`start time` -> the item's start as a local time (with its year if not `now`'s);
+    `title` -> in the reader's language."""
     name, _, style = arg.partition(" ")
     value = item.fields.get(name) if item is not None else None
     if isinstance(value, Msg):
         return value  # already a message to translate (a follow-up's reason)
     if isinstance(value, datetime):
-        return LocalTime(value, style=style if style in TIME_STYLES else "datetime")
+        return LocalTime(value, style=style if style in TIME_STYLES else "datetime", today=now)
     if isinstance(value, Mapping):
         return Literal(_localized(value, profile.language))
     if isinstance(value, list | tuple):

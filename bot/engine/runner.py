@@ -32,12 +32,13 @@ from bot.engine.events import (
 from bot.engine.flow import Condition, Flow, OptionSpec, Step, TextSpec
 from bot.engine.keywords import Keyword
 from bot.engine.messages import Msg, Text
-from bot.engine.params import Scope, chosen, reads_of, resolve, without_params
+from bot.engine.params import Scope, chosen, next_ga, reads_of, resolve, without_params
 from bot.engine.state import Bookmark, Context, Input, Item, State, Waiting
 from bot.engine.statement import statement_msg
 from bot.engine.validate import CHECKS
 
 ITEM_PREFIX = "item:"  # option ids of listed items, apart from a pick's own options
+PAGE = "_page"  # answers: where the list on screen started, for its "More" option
 STOP_CHECK = "_stop_check"  # the answer held while a STOP word typed at a question is asked about
 
 MENU_FLOW = "menu"
@@ -99,6 +100,8 @@ class _Run:
         self.steps_run = 0
         self.silent = False  # an opted-out person gets no answer
         self.reads: set[str] = set()
+        self._more_items = False  # while a pick is asked: it has more items than it shows
+        self._offset = 0  # where the pick about to be asked starts (after "More")
 
     def turn(self) -> Turn:
         return Turn(self.state, tuple(self.events), frozenset(self.reads))
@@ -220,6 +223,11 @@ class _Run:
         option = _option(step, option_id)
         if option is None:  # the flow changed under a stored question
             self._restart_step(flow)
+            return
+        if option.more and step.kind == "pick":
+            shown = sum(1 for i in waiting.options if i.startswith(ITEM_PREFIX))
+            self._offset = self.state.answers.get(PAGE, 0) + shown
+            self.run(flow, step.id)
             return
         if step.save_as and step.kind == "choice":
             self.remember(step.save_as, option.id)
@@ -406,10 +414,16 @@ class _Run:
             self.enter(step.flow)
             return None
         if step.kind == "pick":
-            items = self._items(step)
-            if not items:
+            every = list(self.data().get(step.collection or "", ()))
+            if not every:
                 return step.empty or following
-            self._ask_pick(step, items, self.visible_options(step), full=True)
+            offset, self._offset = (self._offset if self._offset < len(every) else 0), 0
+            page = every[offset : offset + step.limit]
+            self._more_items = len(every) > offset + step.limit
+            # Later pages go on from the first: its prompt ("...the next calls") is not repeated.
+            self._ask_pick(step, page, self.visible_options(step), full=offset == 0)
+            self._more_items = False
+            self._note_page(offset)
             return None
         if step.kind in ("remind", "document", "request"):
             self._effect(step)
@@ -486,9 +500,6 @@ class _Run:
         self.events.append(AskChoice(prompt, shown))
         self.state = self.state.evolve(waiting=Waiting("choice", tuple(o.id for o in options)))
 
-    def _items(self, step: Step) -> list[Item]:
-        return list(self.data().get(step.collection or "", ()))[: step.limit]
-
     def _ask_pick(self, step: Step, items: list[Item], extra: list[OptionSpec], full: bool) -> None:
         assert step.label is not None
         listed = [Option(f"{ITEM_PREFIX}{i.id}", self.text(step.label, item=i)) for i in items]
@@ -521,6 +532,13 @@ class _Run:
         self.events.append(SetField(name, value))
         self.profile = self.profile.with_field(name, value)
 
+    def _note_page(self, offset: int) -> None:
+        """Where the list on screen starts, for its "More" (kept only past the first page)."""
+        answers = {k: v for k, v in self.state.answers.items() if k != PAGE}
+        if offset:
+            answers[PAGE] = offset
+        self.state = self.state.evolve(answers=answers)
+
     def remember(self, key: str, value: Any) -> None:
         self.state = self.state.evolve(answers={**self.state.answers, key: value})
 
@@ -543,9 +561,14 @@ class _Run:
 
     def _condition_value(self, name: str) -> Any:
         """`channel`, a fact (`statement_submitted`), an answer (`answer.in_group`), or a
-        person field (`country`)."""
+        person field (`country`); `ga_scheduled` (a General Assembly is listed) and, on a
+        pick's own options, `more_items` (more items than the pick shows)."""
         if name == "channel":
             return self.ctx.channel
+        if name == "ga_scheduled":
+            return next_ga(self.data()) is not None
+        if name == "more_items":
+            return self._more_items
         if name.startswith("answer."):
             return self.state.answers.get(name.removeprefix("answer."))
         if name in self.ctx.facts:

@@ -100,6 +100,7 @@ class Profile:
     opted_out: bool = False
     onboarded: bool = False
     role: str = "smallholder"
+    reminders: str = "all"  # all, chosen (per call), none: shown where they are changed
 
     def get(self, name: str) -> Any:
         return getattr(self, name, None)

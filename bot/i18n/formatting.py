@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime as babel_format_datetime
-from babel.dates import format_time, match_skeleton, tokenize_pattern, untokenize_pattern
+from babel.dates import (
+    format_time,
+    get_timezone_name,
+    match_skeleton,
+    tokenize_pattern,
+    untokenize_pattern,
+)
 from babel.numbers import format_decimal
 
 from bot.i18n.catalogs import SOURCE_LANGUAGE, translations
@@ -17,9 +23,15 @@ from bot.i18n.catalogs import SOURCE_LANGUAGE, translations
 MYANMAR_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
 BUDDHIST_ERA_OFFSET = 543
 DATE_SKELETON = "yMMMMEEEEd"
-SHORT_DATE_SKELETON = "MMMd"  # "Jul 29": a list of upcoming calls needs no year, no weekday
-MEDIUM_DATE_SKELETON = "MMMEd"  # "Thu, Jul 29": one call's details, still without the year
+SHORT_DATE_SKELETON = "MMMd"  # "Jul 29": a list of upcoming calls needs no weekday
+MEDIUM_DATE_SKELETON = "MMMEd"  # "Thu, Jul 29": one call's details
 SKELETONS = {"short": SHORT_DATE_SKELETON, "medium": MEDIUM_DATE_SKELETON}
+# The same with the year, for a moment in another year than the reader's today.
+WITH_YEAR = {"short": "yMMMd", "medium": "yMMMEd"}
+# Countries with several time zones, and the locale whose CLDR short names people there use
+# for them (WIB, WITA, WIT; BRT, AMT, ACT), whatever language they read: a time there is
+# shown with its zone, so nobody reads Jakarta's 19:00 as their own in Papua.
+ZONE_NAMES_FROM = {"ID": "id", "BR": "pt_BR"}
 
 
 @cache
@@ -78,20 +90,38 @@ class Reader:
     def amount(self, value: float) -> str:
         return self.digits(format_decimal(value, "#,##0.00", locale=self.locale))
 
-    def moment(self, at: datetime, timezone: str | None = None, style: str = "time") -> str:
-        """A moment in `timezone` (default: the reader's), in the reader's locale."""
+    def moment(
+        self,
+        at: datetime,
+        timezone: str | None = None,
+        style: str = "time",
+        today: datetime | None = None,
+    ) -> str:
+        """A moment in `timezone` (default: the reader's), in the reader's locale; with its
+        zone where the reader's country has several, and with the year when it is not the
+        year of `today`."""
         tz = zone(timezone or self.timezone)
         time = format_time(at, "short", tzinfo=tz or UTC, locale=self.locale)
         if tz is None:
             time = f"{time} UTC"  # an unknown zone must not pass for local time
+        elif timezone is None and self.country in ZONE_NAMES_FROM:
+            time = f"{time} {self._zone_name(at, tz)}"
         if style == "time":
             return self._finish(time)
         local = at.astimezone(tz or UTC)
-        date = self._date(local, SKELETONS.get(style, DATE_SKELETON))
+        skeleton = SKELETONS.get(style, DATE_SKELETON)
+        if today is not None and today.astimezone(tz or UTC).year != local.year:
+            skeleton = WITH_YEAR.get(style, skeleton)
+        date = self._date(local, skeleton)
         if style == "date":
             return self._finish(date)
         combined = self.locale.datetime_formats["medium"]
         return self._finish(combined.replace("{1}", date).replace("{0}", time))
+
+    def _zone_name(self, at: datetime, tz: tzinfo) -> str:
+        assert self.country is not None
+        local = at.astimezone(tz)
+        return get_timezone_name(local, width="short", locale=ZONE_NAMES_FROM[self.country])
 
     def _finish(self, text: str) -> str:
         return self.digits(text.translate(_PLAIN_SPACES))
@@ -109,6 +139,21 @@ class Reader:
         if not code:
             return self.gettext("unknown country")
         return self.locale.territories.get(code, code)
+
+    def zone_name(self, name: str | None) -> str:
+        """A zone as people name it: CLDR's name in the reader's language, and where the
+        country has several zones, the standard name with its short one ("WIB")."""
+        tz = zone(name)
+        if tz is None or name in ("UTC", "Etc/UTC", "GMT"):
+            return name or "-"
+        if self.country not in ZONE_NAMES_FROM:
+            return str(
+                get_timezone_name(tz, width="long", zone_variant="generic", locale=self.locale)
+            )
+        # Neither Indonesia nor Brazil changes its clocks: any moment gives the standard names.
+        moment = datetime(2026, 1, 15, 12, tzinfo=UTC).astimezone(tz)
+        long = get_timezone_name(moment, width="long", locale=self.locale)
+        return f"{long} ({self._zone_name(moment, tz)})"
 
     def language_name(self, code: str) -> str:
         return Locale.parse(code).get_display_name(code) or code

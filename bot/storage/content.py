@@ -37,7 +37,7 @@ class ContentCache:
         # Built when a flow reads them: menus, onboarding and the course never do.
         later: dict[str, Loader] = {
             "events": lambda: [
-                event_item(e, person) for e in upcoming(events, person.country, now)
+                event_item(e, person) for e in ga_first(upcoming(events, person.country, now))
             ],
             "resolutions": lambda: [resolution_item(r) for r in resolutions],
         }
@@ -76,6 +76,12 @@ def upcoming(events: Sequence[Event], country: str | None, now: datetime) -> lis
         if (e.country is None or e.country == country)
         and e.starts_at + timedelta(minutes=e.duration_minutes) > now
     ]
+
+
+def ga_first(events: list[Event]) -> list[Event]:
+    """The General Assembly first (the one date everybody needs), then the calls in order."""
+    ga = next((e for e in events if e.kind == "ga"), None)
+    return events if ga is None else [ga, *(e for e in events if e is not ga)]
 
 
 def upcoming_anywhere(events: Sequence[Event], country: str | None, now: datetime) -> list[Event]:

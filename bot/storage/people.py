@@ -63,6 +63,7 @@ def profile_of(person: TurnPerson) -> Profile:
         opted_out=person.opted_out_at is not None,
         onboarded=person.onboarded_at is not None,
         role=person.role,
+        reminders=person.reminders,
     )
 
 

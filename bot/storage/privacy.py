@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select
 
-from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, lines, msg
+from bot.engine.messages import (
+    CountryName,
+    LanguageName,
+    Literal,
+    LocalTime,
+    Msg,
+    ZoneName,
+    lines,
+    msg,
+)
 from bot.storage.audit import audit
 from bot.storage.models import (
     Completion,
@@ -50,7 +59,7 @@ def summary(db: Session, person: Person) -> Msg:
             "time zone %(zone)s.",
             language=LanguageName(person.language or "en"),
             country=CountryName(person.country),
-            zone=Literal(person.timezone or "-"),
+            zone=ZoneName(person.timezone),
         ),
         msg(
             "Phone: %(phone)s. You write to us on: %(channels)s. Messages kept: %(messages)s.",
@@ -59,6 +68,7 @@ def summary(db: Session, person: Person) -> Msg:
             messages=_message_count(db, [c.id for c in contacts if c.id is not None]),
         ),
         _reminders(person.reminders),
+        *_open_requests(db, person.id),
         _statement(db, person.id),
         msg("To erase all of it, send DELETE MY DATA."),
     ]
@@ -82,6 +92,24 @@ def _reminders(setting: str) -> Msg:
     if setting == "chosen":
         return msg("Call reminders: only for the calls you chose.")
     return msg("Call reminders: for every call.")
+
+
+def _open_requests(db: Session, person_id: int) -> list[Msg]:
+    """Practice calls asked for and not yet given: the person should know one is coming."""
+    asked = db.exec(
+        select(HelpRequest.created_at).where(
+            HelpRequest.person_id == person_id,
+            HelpRequest.kind == "practice_call",
+            col(HelpRequest.handled_at).is_(None),
+        )
+    ).all()
+    return [
+        msg(
+            "Practice call: you asked on %(when)s; your Country Champion will contact you.",
+            when=LocalTime(when, style="date"),
+        )
+        for when in asked
+    ]
 
 
 def _statement(db: Session, person_id: int) -> Msg:
