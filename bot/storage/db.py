@@ -51,6 +51,10 @@ def _sqlite_engine(url: URL, background_checkpoints: bool, **kwargs: Any) -> Eng
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten rows are zeroed in the file, not left in free space: an
+        # erasure must not stay readable in the database's bytes. Debian's SQLite does this
+        # by default, other builds do not.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         if background_checkpoints:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
