@@ -20,7 +20,7 @@ from tests.staff.world import World
 from tests.storage.helpers import Clock
 from tests.test_cli import _bot
 
-PHONE = "+66898765431"
+PHONE = "+66898765431"  # outside the numbers World gives out (+6681234…)
 NAME = "Malee Uniquename"
 PLACE = "Thailand, Uniqueplace"
 # Every way the person could be written down: the number with and without its + or its
