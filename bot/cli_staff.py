@@ -177,6 +177,7 @@ def data_delete(
 ) -> None:
     """Erase one person's data and messages (their statements are withdrawn)."""
     from bot.storage.audit import CLI
+    from bot.storage.checkpoints import empty_log
     from bot.storage.models import utcnow
     from bot.storage.privacy import forget
     from bot.storage.roles import RoleError, find_existing
@@ -191,5 +192,6 @@ def data_delete(
             raise typer.BadParameter(str(error)) from None
         forget(db, person, utcnow(), CLI)
         person_id = person.id
+    empty_log(engine)  # the web process keeps the database open: its log would keep them
     engine.dispose()
     err.print(f"person {person_id}: data erased")

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.channels.base import Sender, SendResult, wait_turn
 from bot.phones import mask
 from bot.storage import outbox
+from bot.storage.checkpoints import empty_log
 from bot.storage.db import READ_ONLY
 from bot.storage.models import utcnow
 
@@ -86,7 +87,7 @@ class Dispatcher:
         self, claimed: outbox.Claimed, slots: asyncio.Semaphore
     ) -> tuple[str, datetime | None]:
         if claimed.skip_reason is not None:
-            await asyncio.to_thread(self._write, lambda db: outbox.skip(db, claimed, self.clock()))
+            await asyncio.to_thread(self._skip, claimed)
             return "skipped", None
         sender = self.senders[claimed.envelope.channel]
         async with slots:
@@ -99,10 +100,7 @@ class Dispatcher:
                     else await asyncio.to_thread(self._unwanted_now, claimed)
                 )
                 if reason is not None:
-                    skipped = replace(claimed, skip_reason=reason)
-                    await asyncio.to_thread(
-                        self._write, lambda db: outbox.skip(db, skipped, self.clock())
-                    )
+                    await asyncio.to_thread(self._skip, replace(claimed, skip_reason=reason))
                     return "skipped", None
             try:
                 result = await sender.send(claimed.envelope)
@@ -125,7 +123,20 @@ class Dispatcher:
 
     def _record(self, claimed: outbox.Claimed, result: SendResult) -> tuple[str, datetime | None]:
         with Session(self.engine) as db, db.begin():
-            return outbox.record(db, claimed, result, self.clock(), self.max_attempts)
+            status, retry_at = outbox.record(db, claimed, result, self.clock(), self.max_attempts)
+        if status != "queued":
+            self._after(claimed)
+        return status, retry_at
+
+    def _skip(self, claimed: outbox.Claimed) -> None:
+        self._write(lambda db: outbox.skip(db, claimed, self.clock()))
+        self._after(claimed)
+
+    def _after(self, claimed: outbox.Claimed) -> None:
+        """The goodbye after an erasure was done with, and its address erased with it: no
+        earlier page of the database file may keep them either."""
+        if outbox.last_words(claimed):
+            empty_log(self.engine)
 
     def _release(self, ids: list[int], until: datetime) -> None:
         self._write(lambda db: outbox.release(db, ids, until, self.clock()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +28,13 @@ from bot.engine.state import Context, Input, State
 from bot.flowfiles import FlowSet
 from bot.i18n.formatting import Reader
 from bot.inputs import engine_input, plain_inbound
-from bot.phones import mask
-from bot.render import Reply, render
+from bot.phones import mask, parse_phone
+from bot.render import Reply, forget_drawn, render
+from bot.storage.checkpoints import empty_log
 from bot.storage.content import ContentCache
 from bot.storage.documents import documents_for
 from bot.storage.effects import apply_effects, completions
+from bot.storage.mentions import filled_reply, tapped
 from bot.storage.models import Contact, Conversation, Person, utcnow
 from bot.storage.newcomers import create_newcomers
 from bot.storage.outbox import Queued, enqueue_document, reply_rows
@@ -76,10 +78,11 @@ class Handled:
     contact_id: int | None = None
     inbound_id: int | None = None
     outbound_ids: tuple[int, ...] = ()  # the answer's rows, one per part of `reply`, in order
-    reply: Reply | None = None
+    reply: Reply | None = None  # as the sender reads it (others named in it written out)
     inline: bool = False  # the answer goes back in the HTTP response, already marked sent
     # Files sent after the answer (a calendar entry): never inline, a provider fetches them.
     document_ids: tuple[int, ...] = ()
+    erased: bool = False  # the sender's data was erased by this message
 
     @property
     def queued_ids(self) -> tuple[int, ...]:
@@ -121,6 +124,7 @@ class _Answered:
     inline: bool
     ticket: Ticket | None
     documents: list[Queued]
+    erased: bool
 
     def handled(self) -> Handled:
         return Handled(
@@ -131,6 +135,7 @@ class _Answered:
             reply=self.reply,
             inline=self.inline,
             document_ids=tuple(r.id for r in self.documents),
+            erased=self.erased,
         )
 
 
@@ -224,7 +229,17 @@ class Pipeline:
                 writes.flush()
             finally:
                 writes.detach()
+        if any(isinstance(a, _Answered) and a.erased for a in answered):
+            self._after_erasure()
         return [a.handled() if isinstance(a, _Answered) else a for a in answered]
+
+    def _after_erasure(self) -> None:
+        """Nothing of an erased person stays in this process's memory (answers drawn for
+        them, their turns, their number read) nor in SQLite's log of earlier pages."""
+        self.turns.clear()
+        forget_drawn()
+        parse_phone.cache_clear()
+        empty_log(self.engine)
 
     def _batch(
         self, db: Session, writes: PendingWrites, messages: list[_Message]
@@ -252,6 +267,8 @@ class Pipeline:
             elif entry[1].id not in people:  # a second address of someone: next transaction
                 people.add(entry[1].id)
                 usual.append(i)
+        for i in usual:
+            messages[i] = _as_tapped(db, messages[i], found[messages[i].sender][2].labels)
         limit = self.max_input_chars
         stored = insert_inbound(
             db, [messages[i].row(found[messages[i].sender][0].id, limit) for i in usual]
@@ -331,8 +348,11 @@ class Pipeline:
                 kept = Kept(turn, reply, json.dumps(turn.state.to_json()))
                 self.turns.put(key, kept)
         inline = message.inline and reply is not None and len(reply.parts) <= INLINE_MAX_PARTS
+        shown = _shown(db, reply, inbound.channel, person)
         ticket = (
-            writes.queue(reply_rows(contact, reply, inbound_id, now, inline)) if reply else None
+            writes.queue(reply_rows(contact, reply, inbound_id, now, inline, shown))
+            if reply
+            else None
         )
         documents = [
             enqueue_document(db, contact, document, inbound_id, now)
@@ -349,7 +369,8 @@ class Pipeline:
             writes.save_conversation(conversation_changes(conversation))
         else:
             db.add(conversation)
-        return _Answered(contact.id, inbound_id, reply, inline, ticket, documents)
+        erased = person.forgotten_at is not None
+        return _Answered(contact.id, inbound_id, shown, inline, ticket, documents, erased)
 
     def _start_over(
         self, db: Session, inbound: InboundMessage, now: datetime
@@ -426,6 +447,23 @@ def _turn_key(
     if not isinstance(conversation, ConversationRow):
         return None
     return conversation.state, inp, profile_of(person), channel, person.zawgyi
+
+
+def _as_tapped(db: Session, message: _Message, labels: list[str]) -> _Message:
+    """A tapped button naming someone else is stored as its label's references, not as the
+    name it showed (bot/mentions.py); the label matches it as ever."""
+    label = tapped(db, message.normalised.text, labels)
+    if label is None:
+        return message
+    return replace(message, normalised=replace(message.normalised, text=label))
+
+
+def _shown(db: Session, reply: Reply | None, channel: str, person: TurnPerson) -> Reply | None:
+    """The answer as its reader sees it: anyone named in it written out."""
+    if reply is None:
+        return None
+    zawgyi = person.zawgyi and person.language == "my"
+    return filled_reply(db, reply, sms=channel == "sms", zawgyi=zawgyi)
 
 
 def _touch(contact: Contact | ContactRow, inbound: InboundMessage, now: datetime) -> None:

@@ -21,12 +21,14 @@ from bot.engine.messages import (
     LanguageName,
     Literal,
     LocalTime,
+    Mention,
     Msg,
     Param,
     ZoneName,
     msg,
 )
 from bot.i18n.formatting import Reader
+from bot.mentions import marker
 from bot.sms import cheaper
 from bot.text import unicode_to_zawgyi
 
@@ -80,6 +82,11 @@ class _Key:
 @lru_cache(maxsize=RENDERED_CACHE_SIZE)
 def _render_cached(key: _Key) -> Reply | None:
     return _render(*key.args)
+
+
+def forget_drawn() -> None:
+    """Drop every answer kept: some were drawn for someone who has just erased their data."""
+    _render_cached.cache_clear()
 
 
 def _render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> Reply | None:
@@ -146,6 +153,8 @@ def to_text(value: Param, reader: Reader) -> str:
         return reader.language_name(value.code)
     if isinstance(value, Amount):
         return reader.amount(value.value)
+    if isinstance(value, Mention):
+        return marker(value)  # written out when read or sent: bot/storage/mentions.py
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):

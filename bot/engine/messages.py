@@ -57,7 +57,19 @@ class ZoneName:
     name: str | None
 
 
-Param = Union[str, int, "Msg", LocalTime, CountryName, LanguageName, Literal, Amount, ZoneName]
+@dataclass(frozen=True)
+class Mention:
+    """Another person's name or number (`field`), written in only when the message is sent:
+    a stored message keeps the reference, so erasing the person leaves nothing behind in
+    what others were sent (bot/mentions.py)."""
+
+    person_id: int
+    field: str  # name, phone (masked), full_phone
+
+
+Param = Union[
+    str, int, "Msg", LocalTime, CountryName, LanguageName, Literal, Amount, ZoneName, Mention
+]
 
 
 @dataclass(frozen=True)

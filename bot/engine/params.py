@@ -8,7 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine.flow import ParamSpec, TextSpec
-from bot.engine.messages import CountryName, LanguageName, Literal, LocalTime, Msg, Param, Text
+from bot.engine.messages import (
+    CountryName,
+    LanguageName,
+    Literal,
+    LocalTime,
+    Mention,
+    Msg,
+    Param,
+    Text,
+)
 from bot.engine.state import Item, Profile
 from bot.engine.statement import statement_msg
 
@@ -108,8 +117,8 @@ def item_field(item: Item | None, arg: str, profile: Profile, now: datetime | No
     `title` -> in the reader's language."""
     name, _, style = arg.partition(" ")
     value = item.fields.get(name) if item is not None else None
-    if isinstance(value, Msg):
-        return value  # already a message to translate (a follow-up's reason)
+    if isinstance(value, Msg | Mention):
+        return value  # a message to translate (a follow-up's reason), someone to name
     if isinstance(value, datetime):
         return LocalTime(value, style=style if style in TIME_STYLES else "datetime", today=now)
     if isinstance(value, Mapping):

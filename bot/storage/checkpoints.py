@@ -62,3 +62,22 @@ class Checkpointer:
                 self.checkpoint()
             except Exception:  # the driver's own errors: this runs outside SQLAlchemy
                 log.exception("a WAL checkpoint failed; trying again")
+
+
+def empty_log(engine: Engine) -> bool:
+    """After an erasure: SQLite's log still holds pages as they were before it, with what was
+    erased. Copy the log into the database (whose freed space `secure_delete` zeroes) and
+    truncate it. False if a reader kept it in use past the busy timeout: the next erasure,
+    or the last connection to close, empties it. Nothing to do on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return True
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    if busy:
+        log.warning("the write-ahead log could not be emptied after an erasure: in use")
+    return not busy

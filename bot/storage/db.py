@@ -13,6 +13,9 @@ BUSY_SECONDS = 10  # how long a SQLite writer waits for another before giving up
 # Execution option for a connection that only reads: no write lock taken on SQLite.
 READ_ONLY = "bot_read_only"
 STATEMENT_CACHE = 512  # prepared statements kept per SQLite connection (the driver's is 128)
+# SQLAlchemy writes a statement's parameters (phone numbers, names, messages) into its error
+# messages and echo logs unless told not to: every engine we make is told.
+HIDDEN = {"hide_parameters": True}
 
 
 def normalise_url(url: str) -> str:
@@ -29,7 +32,7 @@ def make_engine(url: str, background_checkpoints: bool = False, **kwargs: Any) -
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, background_checkpoints, **kwargs)
-    return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+    return sa.create_engine(parsed, pool_pre_ping=True, **{**kwargs, **HIDDEN})
 
 
 def _sqlite_engine(url: URL, background_checkpoints: bool, **kwargs: Any) -> Engine:
@@ -38,7 +41,7 @@ def _sqlite_engine(url: URL, background_checkpoints: bool, **kwargs: Any) -> Eng
     # Multi-row INSERTs have one text per number of rows (bot/storage/inserts.py): room for
     # them all besides everything else, or SQLite would prepare them again and again.
     connect_args = {"check_same_thread": False, "cached_statements": STATEMENT_CACHE}
-    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+    engine = sa.create_engine(url, connect_args=connect_args, **{**kwargs, **HIDDEN})
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -48,6 +51,10 @@ def _sqlite_engine(url: URL, background_checkpoints: bool, **kwargs: Any) -> Eng
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten rows are zeroed in the file, not left in free space: an
+        # erasure must not stay readable in the database's bytes. Debian's SQLite does this
+        # by default, other builds do not.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         if background_checkpoints:
             cursor.execute("PRAGMA wal_autocheckpoint=0")

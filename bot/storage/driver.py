@@ -202,6 +202,7 @@ def run(connection: sa.Connection, sql: str, params: Any, many: bool = False) ->
             params,
             error,
             dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters,
             connection_invalidated=lost,
             dialect=dialect,
         ) from error

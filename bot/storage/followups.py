@@ -11,12 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.engine.messages import Msg, msg
+from bot.engine.messages import Mention, Msg, msg
 from bot.engine.state import Item
-from bot.phones import mask
 from bot.storage.audit import audit, person_actor
-from bot.storage.models import Completion, Contact, HelpRequest, Person
-from bot.storage.privacy import CHANNEL_NAMES
+from bot.storage.models import Completion, HelpRequest, Person
 
 QUIET = timedelta(days=14)
 HELPED = "followup"  # the HelpRequest kind that records a champion's help
@@ -62,34 +60,19 @@ def followups(db: Session, country: str | None, now: datetime) -> tuple[Item, ..
                 ((2, person.created_at), person, msg("has not done the video call course"))
             )
     ranked.sort(key=lambda entry: entry[0])
-    names = _names(db, [p.id for _, p, _ in ranked[:LIMIT] if p.id is not None])
-    return tuple(_item(person, need, names.get(person.id)) for _, person, need in ranked[:LIMIT])
+    return tuple(_item(person, need) for _, person, need in ranked[:LIMIT])
 
 
-def _names(db: Session, person_ids: list[int]) -> dict[int | None, str]:
-    """The name the person's app shows (Telegram, WhatsApp) from the contact used last; with
-    no name, the channel they use, which tells the champion how to reach them."""
-    found: dict[int | None, str] = {}
-    contacts = db.exec(
-        select(Contact)
-        .where(col(Contact.person_id).in_(person_ids))
-        .order_by(col(Contact.display_name).is_(None), col(Contact.last_inbound_at).desc())
-    ).all()
-    for contact in contacts:
-        found.setdefault(
-            contact.person_id,
-            contact.display_name or CHANNEL_NAMES.get(contact.channel, contact.channel),
-        )
-    return found
-
-
-def _item(person: Person, need: Msg, name: str | None) -> Item:
+def _item(person: Person, need: Msg) -> Item:
+    """Who they are is a reference, written out when the champion's message is sent
+    (bot/storage/mentions.py): nothing of them stays in it once they erase their data."""
+    assert person.id is not None
     return Item(
         str(person.id),
         {
-            "name": name or person.name or "-",
-            "phone": mask(person.phone) if person.phone else "Telegram",
-            "full_phone": person.phone or "Telegram",
+            "name": Mention(person.id, "name"),
+            "phone": Mention(person.id, "phone"),
+            "full_phone": Mention(person.id, "full_phone"),
             "need": need,
         },
     )

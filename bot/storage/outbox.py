@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.channels.base import Envelope, SendResult
+from bot.mentions import Values, fill
 from bot.render import Reply
 from bot.sms import segments
 from bot.storage.documents import Document
 from bot.storage.inserts import insert_returning_ids
+from bot.storage.mentions import values
 from bot.storage.models import Contact, OutboundMessage, Person, ReminderChoice
 from bot.storage.privacy import FORGET_CONTACT, anonymise_contact
 
@@ -75,11 +77,15 @@ def reply_rows(
     in_reply_to: int | None,
     now: datetime,
     inline: bool = False,
+    shown: Reply | None = None,
 ) -> list[dict[str, Any]]:
-    """The outbox rows of an answer, one per provider message, as values to insert."""
+    """The outbox rows of an answer, one per provider message, as values to insert. Other
+    people named in it stay references (bot/mentions.py); `shown` is the answer with them
+    written out, as it is sent: what each SMS part costs."""
     assert contact.id is not None
     rows: list[dict[str, Any]] = []
     last = len(reply.parts) - 1
+    sent = (shown or reply).parts
     for index, part in enumerate(reply.parts):
         payload: dict[str, Any] = {"part": index, "parts": len(reply.parts)}
         if index == last:
@@ -87,7 +93,7 @@ def reply_rows(
         if inline:
             payload["via"] = "inline"
         if contact.channel == "sms":
-            payload["segments"] = segments(part).count  # what this part costs
+            payload["segments"] = segments(sent[index]).count  # what this part costs
         rows.append(
             {
                 "contact_id": contact.id,
@@ -201,6 +207,7 @@ def claim(
         .execution_options(populate_existing=True)
     ).all()
     declined = _declined_reminders(db, [(m, p) for m, _, p in rows if m.kind == "reminder"])
+    named = values(db, (text for m, _, _ in rows if m.kind == "reply" for text in _texts(m)))
     return [
         _claimed(
             message,
@@ -208,9 +215,14 @@ def claim(
             person,
             _skip_reason(message, contact, person, now, declined),
             uncertain=message.id in abandoned or bool(message.payload.get(UNCERTAIN)),
+            named=named,
         )
         for message, contact, person in rows
     ]
+
+
+def _texts(message: OutboundMessage) -> list[str]:
+    return [message.text, *message.payload.get("buttons", ())]
 
 
 def _declined_reminders(
@@ -256,14 +268,18 @@ def _claimed(
     person: Person,
     skip: str | None,
     uncertain: bool = False,
+    named: Values | None = None,
 ) -> Claimed:
     assert message.id is not None and contact.id is not None and person.id is not None
+    text, payload = message.text, dict(message.payload)
+    if message.kind == "reply":  # only answers name others; nothing else is read for them
+        text, payload = _written_out(message.channel, text, payload, person, named or {})
     envelope = Envelope(
         id=message.id,
         channel=message.channel,
         address=contact.address,
-        text=message.text,
-        payload=dict(message.payload),
+        text=text,
+        payload=payload,
         language=person.language,
         kind=message.kind,
         phone=person.phone,
@@ -272,6 +288,18 @@ def _claimed(
         first_tried_at=message.created_at,
     )
     return Claimed(envelope, contact.id, person.id, message.kind, message.attempts, skip)
+
+
+def _written_out(
+    channel: str, text: str, payload: dict[str, Any], reader: Person, named: Values
+) -> tuple[str, dict[str, Any]]:
+    """The row as it is sent: the people it names written out as they are now (someone
+    erased meanwhile reads as nobody), for this reader (bot/mentions.py)."""
+    zawgyi = reader.zawgyi and reader.language == "my"
+    text = fill(text, named, sms=channel == "sms", zawgyi=zawgyi)
+    if payload.get("buttons"):
+        payload["buttons"] = [fill(b, named, zawgyi=zawgyi) for b in payload["buttons"]]
+    return text, payload
 
 
 _UNWANTED = (
@@ -344,6 +372,11 @@ def skip(db: Session, claimed: Claimed, now: datetime) -> None:
         message.claimed_until, message.updated_at = None, now
         _last_words(db, message)
         db.add(message)
+
+
+def last_words(claimed: Claimed) -> bool:
+    """The row is the goodbye after an erasure: once done with, its address goes."""
+    return bool(claimed.envelope.payload.get(FORGET_CONTACT))
 
 
 def _last_words(db: Session, message: OutboundMessage) -> None:

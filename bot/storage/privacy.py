@@ -4,7 +4,9 @@ Erasing keeps only what cannot name anyone: the person row (no phone, no name, n
 message rows with their text blanked (so counts and delivery figures stay true), withdrawn
 statement versions with their content blanked (so the Secretariat sees "withdrawn").
 The contact the person asked from keeps its address until the goodbye is sent (see
-`forget_after_sending`); every other address is replaced at once.
+`forget_after_sending`); every other address is replaced at once. Messages to others name the
+person only by reference (bot/mentions.py), which reads as nobody from then on: nothing of
+theirs is there to erase.
 """
 
 from __future__ import annotations

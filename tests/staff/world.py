@@ -83,8 +83,10 @@ class World:
             )
         return address
 
-    def say(self, address: str, text: str, channel: str = "sms") -> str:
-        """Send as the person; the answer's text (empty if none)."""
+    def say(
+        self, address: str, text: str, channel: str = "sms", display_name: str | None = None
+    ) -> str:
+        """Send as the person (`display_name`: what their app shows); the answer's text."""
         self.clock.advance(seconds=30)
         handled = self.pipeline.handle(
             InboundMessage(
@@ -93,6 +95,7 @@ class World:
                 dedupe_key=f"in-{next(_numbers)}",
                 text=text,
                 phone=address if channel != "telegram" else None,
+                display_name=display_name,
             )
         )
         return handled.reply.text if handled.reply else ""
