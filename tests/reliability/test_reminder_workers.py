@@ -154,7 +154,7 @@ def test_each_reminder_is_queued_once_across_restarts_and_doubles(
                 message=lambda: f"both workers to lead or only dispatch{_tails(logs[:2])}",
             )
             leading = [i for i, log in enumerate(logs[:2]) if LEADS in _text(log)]
-            assert len(leading) == 1, _tails(logs[:2])
+            assert len(leading) == 1, f"{len(leading)} of 2 workers lead{_tails(logs[:2])}"
             (leader,) = leading
             due = _add_call(database_url, datetime.now(UTC))
             wait_until(
