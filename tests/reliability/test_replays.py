@@ -50,14 +50,19 @@ def _inline_answers(responses: list[httpx.Response]) -> int:
     )
 
 
-def _undelivered(app: App) -> int:
-    """Answers still waiting in the outbox or being sent."""
+def _undelivered(app: App) -> list[str]:
+    """Answers still waiting in the outbox or being sent, described."""
     with Session(app.engine) as db:
-        return db.exec(
-            select(func.count()).where(
+        rows = db.exec(
+            select(OutboundMessage).where(
                 OutboundMessage.status.in_(("queued", "sending"))  # type: ignore[attr-defined]
             )
-        ).one()
+        ).all()
+    return [
+        f"{r.id} {r.channel} {r.status} attempts={r.attempts} error={r.error} "
+        f"due={r.next_attempt_at} claimed_until={r.claimed_until}"
+        for r in rows
+    ]
 
 
 async def _deliver(
@@ -93,9 +98,9 @@ async def test_each_message_is_stored_and_answered_once(
                     await asyncio.gather(*rounds[start : start + 50])
             # Answers not given inline go out in the background after the responses.
             await wait_until_async(
-                lambda: _undelivered(app) == 0,
+                lambda: not _undelivered(app),
                 interval=0.1,
-                message=lambda: f"the background deliveries ({_undelivered(app)} left)",
+                message=lambda: f"the background deliveries; left: {_undelivered(app)}",
             )
             statuses = Counter(r.status_code for r in sms + chats)
             with Session(app.engine) as db:
