@@ -33,6 +33,7 @@ from telegram.error import (
 
 from tests.fakes.server import serve
 from tests.fakes.telegram_api import FakeTelegram, UploadedFile
+from tests.waiting import wait_until_async
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as timedelta, no warning
 
@@ -276,7 +277,10 @@ async def test_get_updates_returns_promptly_when_empty(fake: FakeTelegram, bot: 
 
 async def test_long_poll_delivers_an_update_queued_meanwhile(fake: FakeTelegram, bot: Bot) -> None:
     async def queue_later() -> None:
-        await asyncio.sleep(0.05)
+        # Meanwhile: once the long poll has arrived at the fake and is waiting.
+        await wait_until_async(
+            lambda: fake.calls_to("getUpdates"), message="the long poll at the fake"
+        )
         fake.queue_text(9, "just in time")
 
     task = asyncio.create_task(queue_later())

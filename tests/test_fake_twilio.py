@@ -21,6 +21,7 @@ from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
 from tests.fakes.twilio_api import CreateRecord, FakeTwilio, Fault
+from tests.waiting import wait_until, wait_until_async
 
 SMS_FROM = "+15005550006"
 WA_FROM = "whatsapp:+15005550006"
@@ -361,18 +362,22 @@ async def test_accepted_then_error_async(fake: FakeTwilio, async_client: Client)
 # -- timeouts ------------------------------------------------------------------------------------
 
 
-def wait_for_created(fake: FakeTwilio, count: int, within: float = 2.0) -> list[CreateRecord]:
-    deadline = time.monotonic() + within
-    while len(fake.created) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
+def wait_for_created(fake: FakeTwilio, count: int) -> list[CreateRecord]:
+    wait_until(
+        lambda: len(fake.created) >= count,
+        interval=0.01,
+        message=lambda: f"{count} message(s) created at the fake ({len(fake.created)} so far)",
+    )
     return fake.created
 
 
-async def settle(fake: FakeTwilio, count: int, within: float = 2.0) -> list[CreateRecord]:
+async def settle(fake: FakeTwilio, count: int) -> list[CreateRecord]:
     """Wait for a request the client gave up on, so it cannot land in the next test."""
-    deadline = time.monotonic() + within
-    while len(fake.requests) < count and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await wait_until_async(
+        lambda: len(fake.requests) >= count,
+        interval=0.01,
+        message=lambda: f"{count} request(s) at the fake ({len(fake.requests)} so far)",
+    )
     return fake.requests
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -12,6 +15,7 @@ from bot.storage.models import Contact, OutboundMessage, Person
 from bot.worker import run_worker
 from tests.channels.test_twilio_sender import settings_for
 from tests.fakes.twilio_api import FakeTwilio
+from tests.waiting import wait_until_async
 
 
 async def test_the_worker_drains_the_outbox_until_told_to_stop(
@@ -30,10 +34,7 @@ async def test_the_worker_drains_the_outbox_until_told_to_stop(
         worker = asyncio.create_task(
             run_worker(settings_for(fake, tmp_path, database_url=str(sqlite_engine.url)), stop=stop)
         )
-        for _ in range(200):
-            if fake.created:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until_async(lambda: fake.created, message="the fake Twilio to get the SMS")
         stop.set()
         await asyncio.wait_for(worker, timeout=10)
         assert [r.form["Body"] for r in fake.created] == ["Your call is tomorrow"]
@@ -41,21 +42,33 @@ async def test_the_worker_drains_the_outbox_until_told_to_stop(
         assert db.exec(select(OutboundMessage.status)).one() == "sent"
 
 
-async def test_two_workers_one_scheduler(tmp_path: Path, sqlite_engine: Engine) -> None:
+async def test_two_workers_one_scheduler(
+    tmp_path: Path, sqlite_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     """The first worker leads the reminder scheduler (its jobs are stored); the second waits."""
     from bot.config import Settings
     from bot.reminders.leader import SchedulerLock
     from bot.worker import lead_scheduler
+
+    caplog.set_level(logging.INFO)  # the workers' and APScheduler's lines are what we wait for
+
+    def logged(pattern: str) -> bool:
+        return any(re.search(pattern, record.getMessage()) for record in caplog.records)
 
     settings = Settings(
         _env_file=None, database_url=str(sqlite_engine.url), reminder_sync_seconds=5
     )  # type: ignore[call-arg]
     stop = asyncio.Event()
     first = asyncio.create_task(lead_scheduler(sqlite_engine, settings, stop, retry_seconds=0.1))
-    await asyncio.sleep(0.5)
+    await wait_until_async(
+        lambda: logged("reminder scheduler started"), message="the first worker to lead"
+    )
     assert not SchedulerLock(sqlite_engine).acquire()  # held by the first worker
     second = asyncio.create_task(lead_scheduler(sqlite_engine, settings, stop, retry_seconds=0.1))
-    await asyncio.sleep(2.0)  # the sync job has run once
+    await wait_until_async(
+        lambda: logged("this one only dispatches") and logged('^Job "sync_jobs .* successfully'),
+        message="the second worker to be refused the lock and the sync job to run once",
+    )
     with sqlite_engine.connect() as connection:
         import sqlalchemy as sa
 
@@ -89,10 +102,9 @@ async def test_the_worker_queues_and_sends_a_confirmed_broadcast(
             fake, tmp_path, database_url=str(sqlite_engine.url), broadcast_poll_seconds=0.1
         )
         worker = asyncio.create_task(run_worker(settings, stop=stop))
-        for _ in range(200):
-            if len(fake.created) == 2:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until_async(
+            lambda: len(fake.created) >= 2, message="the fake Twilio to get both broadcast SMS"
+        )
         stop.set()
         await asyncio.wait_for(worker, timeout=10)
         assert sorted(r.to for r in fake.created) == ["+233241234561", "+233241234562"]

@@ -12,6 +12,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from bot.storage.models import Broadcast, Contact, OutboundMessage, Person
 from tests.conftest import FIXED_NOW
 from tests.fakes.twilio_api import FakeTwilio
 from tests.reliability.helpers import worker_process
+from tests.waiting import wait_until
 
 RECIPIENTS = 10_000
 KILLS = 4
@@ -81,6 +83,17 @@ def _left(database_url: str) -> tuple[int, int]:
     return total - sent, total
 
 
+def _progress(database_url: str, fake: FakeTwilio) -> tuple[int, int, int]:
+    """(rows queued, rows sent, create requests at the provider): any change is work done."""
+    left, total = _left(database_url)
+    return total, total - left, len(fake.requests)
+
+
+def _moved_on(database_url: str, fake: FakeTwilio, before: tuple[int, int, int]) -> bool:
+    """Work was done since `before`, or none is left to do."""
+    return _progress(database_url, fake) != before or _left(database_url) == (0, RECIPIENTS)
+
+
 def test_a_killed_worker_sends_the_broadcast_exactly_once(
     database_url: str, tmp_path: Path, figure: Callable[[str], None]
 ) -> None:
@@ -91,20 +104,35 @@ def test_a_killed_worker_sends_the_broadcast_exactly_once(
     started = time.monotonic()
     with FakeTwilio() as fake:
         for _ in range(KILLS):
+            before = _progress(database_url, fake)
             worker = worker_process(database_url, fake, log, **SETTINGS)
-            time.sleep(chance.uniform(2.0, 7.0))  # start-up (about 1 s), then sending
+            # Start-up takes seconds on a loaded machine: the kill is to land in the work.
+            wait_until(
+                partial(_moved_on, database_url, fake, before),
+                interval=0.2,
+                message=lambda: (
+                    f"the worker to queue or send something; log: {log.read_text()[-3000:]}"
+                ),
+            )
+            # A random moment is the point: kills land anywhere in queueing, claiming, sending
+            # and recording (the seed makes each run the same).
+            time.sleep(chance.uniform(0.5, 5.0))
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             left, total = _left(database_url)
             kills.append(f"{total - left}/{total}")
         worker = worker_process(database_url, fake, log, **SETTINGS)
         try:
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline:
-                left, total = _left(database_url)
-                if total == RECIPIENTS and left == 0:
-                    break
-                time.sleep(0.5)
+            wait_until(
+                lambda: _left(database_url) == (0, RECIPIENTS),
+                timeout=240,
+                interval=0.5,
+                message=lambda: (
+                    f"every row queued and sent: (left, queued) = {_left(database_url)}; "
+                    f"log: {log.read_text()[-3000:]}"
+                ),
+            )
+            left, total = _left(database_url)
         finally:
             worker.terminate()
             worker.wait(timeout=30)

@@ -29,6 +29,7 @@ from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.reliability.helpers import App, both_channels, running
+from tests.waiting import wait_until_async
 
 SENDERS = 20
 MESSAGES_EACH = 6
@@ -104,8 +105,15 @@ async def _person(
             if answer.status_code == 200:
                 acknowledged.add(sid)
                 break
-            await asyncio.sleep(0.2)  # Twilio retries later; we retry soon
+            # The pace of the load, not a wait for anything: Twilio retries a failed webhook
+            # later (we retry sooner, to keep the test short), and people pause between
+            # messages.
+            await asyncio.sleep(0.2)
         await asyncio.sleep(0.1)
+
+
+def _failed(outcomes: Counter[int]) -> int:
+    return sum(n for code, n in outcomes.items() if code >= 500)
 
 
 async def test_an_outage_fails_loudly_and_loses_nothing(
@@ -122,12 +130,26 @@ async def test_an_outage_fails_loudly_and_loses_nothing(
                     for i in range(SENDERS)
                 )
             )
-            await asyncio.sleep(0.5)
+            await wait_until_async(lambda: acknowledged, message="the first message stored")
+            failed_before = _failed(outcomes)
             proxy.cut()
             cut_at = time.monotonic()
-            await asyncio.sleep(0.5)
+            await wait_until_async(
+                lambda: _failed(outcomes) > failed_before,
+                message="a webhook to fail for the outage",
+            )
             health = asyncio.create_task(app.client.get("/healthz"))
-            await asyncio.sleep(outage.seconds - 0.5)
+
+            def over() -> bool:
+                """A duration is the condition here: the outage lasts `outage.seconds` (SQLite:
+                beyond the busy timeout, or writers just wait). For the server, it lasts until
+                the health check was answered without it too (a locked SQLite file still
+                answers reads: there the check may end either side of the restore)."""
+                return time.monotonic() - cut_at >= outage.seconds and (
+                    health.done() or isinstance(proxy, SqliteLock)
+                )
+
+            await wait_until_async(over, interval=0.1, message="the health check during the outage")
             proxy.restore()
             during = (await health).status_code
             down_for = time.monotonic() - cut_at
@@ -138,7 +160,7 @@ async def test_an_outage_fails_loudly_and_loses_nothing(
                 answered = db.exec(
                     select(func.count(func.distinct(OutboundMessage.in_reply_to)))
                 ).one()
-    failed = sum(n for code, n in outcomes.items() if code >= 500)
+    failed = _failed(outcomes)
     figure(
         f"database outage {down_for:.1f} s: {failed} requests failed with 5xx and were retried; "
         f"{len(acknowledged)} acknowledged, {len(stored)} stored, {answered} answered; "

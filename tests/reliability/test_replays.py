@@ -20,6 +20,7 @@ from tests.channels.twilio_helpers import PUBLIC, message_form, sign
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.reliability.helpers import App, both_channels, running
+from tests.waiting import wait_until_async
 
 PEOPLE = 250  # per channel; each sends two messages
 DELIVERIES = 3
@@ -47,6 +48,21 @@ def _inline_answers(responses: list[httpx.Response]) -> int:
         if r.headers.get("content-type", "").endswith("xml")
         and ElementTree.fromstring(r.text).findall("Message")
     )
+
+
+def _undelivered(app: App) -> list[str]:
+    """Answers still waiting in the outbox or being sent, described."""
+    with Session(app.engine) as db:
+        rows = db.exec(
+            select(OutboundMessage).where(
+                OutboundMessage.status.in_(("queued", "sending"))  # type: ignore[attr-defined]
+            )
+        ).all()
+    return [
+        f"{r.id} {r.channel} {r.status} attempts={r.attempts} error={r.error} "
+        f"due={r.next_attempt_at} claimed_until={r.claimed_until}"
+        for r in rows
+    ]
 
 
 async def _deliver(
@@ -80,7 +96,12 @@ async def test_each_message_is_stored_and_answered_once(
                     rounds.append(_deliver(send, concurrently, chats))
                 for start in range(0, len(rounds), 50):  # 50 senders at a time
                     await asyncio.gather(*rounds[start : start + 50])
-            await asyncio.sleep(0.5)  # background deliveries after the last responses
+            # Answers not given inline go out in the background after the responses.
+            await wait_until_async(
+                lambda: not _undelivered(app),
+                interval=0.1,
+                message=lambda: f"the background deliveries; left: {_undelivered(app)}",
+            )
             statuses = Counter(r.status_code for r in sms + chats)
             with Session(app.engine) as db:
                 stored = db.exec(select(func.count()).select_from(InboundMessage)).one()

@@ -22,8 +22,10 @@ from tests.conftest import FIXED_NOW
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.reliability.helpers import both_channels, running
+from tests.waiting import wait_until_async
 
 PACE = 40.0
+TEXT = "The national call is on Friday at 9:00."
 PER_LANGUAGE = 25
 STOPS = {
     "en": ("GH", "+23324{:07d}", "STOP"),
@@ -51,7 +53,7 @@ def _people(database_url: str) -> dict[str, list[str]]:
                 assert person.id is not None
                 db.add(Contact(person_id=person.id, channel="sms", address=number))
                 numbers.setdefault(language, []).append(number)
-        broadcast = Broadcast(audience="all", text="The national call is on Friday at 9:00.")
+        broadcast = Broadcast(audience="all", text=TEXT)
         db.add(broadcast)
         db.flush()
         broadcast_id = broadcast.id
@@ -77,7 +79,12 @@ async def test_stop_in_any_language_ends_the_broadcast_for_that_person(
         sending = asyncio.create_task(dispatcher.run(done, idle_seconds=0.1))
         try:
             async with running(settings) as app:
-                await asyncio.sleep(1.0)  # the broadcast is under way
+                # Under way: its first message reached the provider, so every row is claimed
+                # (one claim takes them all) and waits for its turn at the provider's pace.
+                await wait_until_async(
+                    lambda: any(r.form.get("Body") == TEXT for r in twilio.requests),
+                    message="the first broadcast message at the fake Twilio",
+                )
                 for language, number in stopping.items():
                     word = STOPS[language][2]
                     form = message_form(number, word)
@@ -87,7 +94,8 @@ async def test_stop_in_any_language_ends_the_broadcast_for_that_person(
                     )
                     assert answer.status_code == 200
                     stopped_at[number] = time.monotonic()  # stored: the response came after
-                for _ in range(200):
+
+                def finished() -> bool:
                     with Session(engine) as db:
                         left = db.exec(
                             select(OutboundMessage.id).where(
@@ -95,20 +103,21 @@ async def test_stop_in_any_language_ends_the_broadcast_for_that_person(
                                 OutboundMessage.status.in_(("queued", "sending")),  # type: ignore[attr-defined]
                             )
                         ).first()
-                    if left is None:
-                        break
-                    await asyncio.sleep(0.1)
+                    return left is None
+
+                await wait_until_async(
+                    finished, interval=0.1, message="every broadcast row sent or skipped"
+                )
         finally:
             done.set()
             await sending
             await channels.close()
-        text = "The national call is on Friday at 9:00."
         late = [
             r
             for r in twilio.requests
-            if r.to in stopped_at and r.form.get("Body") == text and r.at > stopped_at[r.to]
+            if r.to in stopped_at and r.form.get("Body") == TEXT and r.at > stopped_at[r.to]
         ]
-        before = [r for r in twilio.requests if r.to in stopped_at and r.form.get("Body") == text]
+        before = [r for r in twilio.requests if r.to in stopped_at and r.form.get("Body") == TEXT]
         with Session(engine) as db:
             opted_out = db.exec(
                 select(Person.phone).where(Person.opted_out_at.is_not(None))  # type: ignore[union-attr]

@@ -6,7 +6,6 @@ SQLite the whole claim is one write transaction at a time, which gives the same 
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from bot.storage.models import Contact, OutboundMessage, Person
 from tests.conftest import FIXED_NOW
 from tests.fakes.twilio_api import FakeTwilio
 from tests.reliability.helpers import worker_process
+from tests.waiting import wait_until
 
 ROWS = 3000
 
@@ -77,9 +77,12 @@ def test_two_dispatchers_never_send_a_row_twice(
     with FakeTwilio() as fake:
         workers = [worker_process(database_url, fake, log, **SETTINGS) for log in logs]
         try:
-            deadline = time.monotonic() + 120
-            while _sent(database_url) < ROWS and time.monotonic() < deadline:
-                time.sleep(0.3)
+            wait_until(
+                lambda: _sent(database_url) >= ROWS,
+                timeout=120,
+                interval=0.3,
+                message=lambda: f"all {ROWS} rows sent ({_sent(database_url)} so far)",
+            )
         finally:
             for worker in workers:
                 worker.terminate()

@@ -3,7 +3,6 @@ thread copies it into the database file."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.storage.checkpoints import Checkpointer
 from bot.storage.db import make_engine
+from tests.waiting import wait_until
 
 ROWS = 4000  # about 2,000 pages: twice what makes SQLite checkpoint at commit by default
 
@@ -62,10 +62,10 @@ def test_the_checkpointer_thread_copies_the_log_while_writes_go_on(
     checkpoints.start()
     try:
         _write(background, 0)
-        deadline = time.monotonic() + 10
-        while database.stat().st_size < 4_000_000 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert database.stat().st_size > 4_000_000
+        wait_until(
+            lambda: database.stat().st_size > 4_000_000,
+            message=lambda: f"the log copied into the file ({database.stat().st_size} bytes)",
+        )
     finally:
         checkpoints.stop()
     with background.connect() as connection:

@@ -25,6 +25,7 @@ from bot.storage.models import Contact, Conversation, OutboundMessage, Person
 from bot.storage.models import InboundMessage as InboundRow
 from tests.conftest import FIXED_NOW
 from tests.storage.helpers import Clock, count, inbound, pipeline
+from tests.waiting import wait_until_async
 
 # Three people on SMS; the first also writes on WhatsApp from the same number.
 SENDERS = (
@@ -411,7 +412,13 @@ async def test_callers_on_an_event_loop_get_a_batch_outcomes_in_one_wake_up(
     tasks = [
         asyncio.create_task(commits.handle(inbound("hello", address=p, phone=p))) for p in phones
     ]
-    await asyncio.sleep(0.05)  # every task has queued its message
+
+    def all_queued() -> bool:
+        """Every task has queued its message: in the held batch, or behind it."""
+        waiting = sum(q.qsize() for q in commits._queues)
+        return commits.messages + waiting == len(phones)
+
+    await wait_until_async(all_queued, message="every task to queue its message")
     tasks[7].cancel()  # that request went away while waiting
     held.set()
     done = await asyncio.gather(*tasks, return_exceptions=True)
