@@ -21,6 +21,11 @@ from bot.text import unicode_to_zawgyi
 MARK = "\u2063"
 _REFERENCE = re.compile(f"{MARK}(\\d+)\\.([a-z_]+){MARK}")
 NOBODY = "-"  # what a reference to someone erased reads as, in every language
+# A name as others read it is cut to this many characters (WhatsApp names run to 200): a list
+# of people must stay within 3 SMS parts, measured with every name at this length.
+NAME_LENGTH = 24
+# What each field may take at the most, to measure a message before it is written out.
+LONGEST = {"name": "N" * NAME_LENGTH, "phone": "+000*******0000", "full_phone": "+000000000000000"}
 
 # What each referenced person's fields read as now, by person id.
 Values = Mapping[int, Mapping[str, str]]
@@ -37,6 +42,13 @@ def mentions(text: str) -> bool:
 def mentioned(texts: Iterable[str]) -> set[int]:
     """The ids of the people these texts refer to."""
     return {int(m.group(1)) for text in texts if MARK in text for m in _REFERENCE.finditer(text)}
+
+
+def longest_form(text: str) -> str:
+    """The text with each reference as long as it can be written out: for measuring."""
+    if MARK not in text:
+        return text
+    return _REFERENCE.sub(lambda m: LONGEST.get(m.group(2), NOBODY), text)
 
 
 def fill(text: str, values: Values, sms: bool = False, zawgyi: bool = False) -> str:

@@ -68,8 +68,9 @@ log = logging.getLogger(__name__)
 
 # A brand-new contact's first message can race with itself (two webhooks at once).
 MAX_ATTEMPTS = 3
-# An answer longer than this many provider messages goes through the outbox instead.
-INLINE_MAX_PARTS = 1
+# An answer longer than this many provider messages goes through the outbox instead. Two: on
+# SMS a notice and the question after it may travel as two messages of 3 parts each.
+INLINE_MAX_PARTS = 2
 
 
 @dataclass(frozen=True)

@@ -1,133 +1,51 @@
-"""What our messages cost on SMS, per language: a guided tour through every content flow.
+"""What our messages cost on SMS, per language: every message any flow or effect can send.
 
-A tour plays a person through the real pipeline (SQLite in a temporary folder, the sample
-schedule and resolutions) choosing options by id, and records every message with its SMS
-segments. Used by the tests (no message over 3 segments, the tutorial within 20) and by
-`bot i18n reach`.
+Journeys through the real pipeline (`bot/tour.py`) reach every step of every flow: the
+onboarding and its branches, words that work at any time, the content flows, the candidate
+statement with every answer at its longest, a champion's staff flows, and the reminders.
+Each message is recorded with its SMS segments: none may take more than 3 (the tests and
+`bot i18n reach` check it), and the tutorial as a whole at most 20.
 """
 
 from __future__ import annotations
 
-import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.channels.base import InboundMessage
-from bot.content_import import import_resolutions, import_schedule
-from bot.demo import SAMPLES
+from bot.engine.keywords import Keyword
 from bot.flowfiles import flow_set
 from bot.i18n.catalogs import LANGUAGES
-from bot.pipeline import Pipeline
+from bot.i18n.formatting import Reader
+from bot.reminders.messages import reminder_message
 from bot.sms import segments
-from bot.storage.db import make_engine
-from bot.storage.migrate import upgrade
-from bot.storage.models import Contact, Conversation, OutboundMessage, Person
+from bot.storage.models import Event
+from bot.tour import HOME, TOUR_TIME, Sent, Tour, add_person, tour
 
 MAX_SEGMENTS_PER_MESSAGE = 3
 TUTORIAL_BUDGET = 20
-# A moment before the sample calls, so every event is still upcoming.
-TOUR_TIME = datetime(2027, 7, 1, 6, 0, tzinfo=UTC)
-HOME = {
-    "en": ("GH", "Africa/Accra", "+233241234567"),
-    "pt_BR": ("BR", "America/Sao_Paulo", "+5511987654321"),
-    "fr": ("CI", "Africa/Abidjan", "+2250701234567"),
-    "id": ("ID", "Asia/Jakarta", "+6281234567890"),
-    "my": ("MM", "Asia/Yangon", "+959421234567"),
-    "th": ("TH", "Asia/Bangkok", "+66812345678"),
-    "vi": ("VN", "Asia/Ho_Chi_Minh", "+84912345678"),
+
+# Realistic answers to make as long as each statement question allows (the longest draft).
+LONG_ANSWERS = {
+    "en": ("Kwame Mensah Asante", "Ghana, Western Region, Wassa Amenfi", "low rubber prices"),
+    "pt_BR": ("Maria do Socorro da Silva", "Brasil, Acre, Xapuri", "preço baixo da borracha"),
+    "fr": ("Kouassi Yao Jean", "Côte d'Ivoire, San-Pédro, Soubré", "prix bas du caoutchouc"),
+    "id": ("Siti Aminah Lubis", "Indonesia, Jambi, Muaro Jambi", "harga karet rendah"),
+    "my": ("ဦးအောင်မြင့်ဦး", "မြန်မာ၊ မွန်ပြည်နယ်၊ မုဒုံ", "ရော်ဘာဈေး နိမ့်ခြင်း"),
+    "th": ("สมชาย สุขใจดี", "ประเทศไทย สงขลา หาดใหญ่", "ราคายางต่ำ"),
+    "vi": ("Nguyễn Văn Hùng", "Việt Nam, Bình Phước, Lộc Ninh", "giá mủ cao su thấp"),
 }
+LAND = {"th": "12 ปี 5 ไร่", "my": "၁၂ နှစ်၊ ၅ ဧက"}  # the units farmers there use
 
 
-@dataclass(frozen=True)
-class Sent:
-    flow: str | None
-    text: str
-    segments: int
-    encoding: str
-
-
-@dataclass
-class Tour:
-    pipeline: Pipeline
-    language: str
-    channel: str
-    address: str
-    now: datetime
-    sent: list[Sent] = field(default_factory=list)
-
-    def send(self, text: str, channel: str | None = None, address: str | None = None) -> list[Sent]:
-        """Send as the person, by default on the tour's channel (another one: same person)."""
-        self.now += timedelta(minutes=1)
-        inbound = InboundMessage(
-            channel or self.channel,
-            address or self.address,
-            f"tour-{uuid.uuid4()}",
-            text,
-            phone=self.address,
-        )
-        handled = self.pipeline.handle(inbound)
-        with Session(self.pipeline.engine) as db:
-            rows = db.exec(
-                select(OutboundMessage).where(OutboundMessage.in_reply_to == handled.inbound_id)
-            ).all()
-            flow = db.exec(select(Conversation.flow)).first()
-        new = [Sent(flow, r.text, segments(r.text).count, segments(r.text).encoding) for r in rows]
-        self.sent += new
-        return new
-
-    def choose(self, option_id: str) -> list[Sent]:
-        """Answer the question on screen by picking an option by its id (or an item's id)."""
-        with Session(self.pipeline.engine) as db:
-            state = db.exec(select(Conversation.state)).one()
-        options = (state.get("waiting") or {}).get("options") or []
-        wanted = [o for o in options if o == option_id or o == f"item:{option_id}"]
-        if not wanted:
-            raise LookupError(f"no option {option_id!r} among {options}")
-        return self.send(str(options.index(wanted[0]) + 1))
-
-
-@contextmanager
-def tour(
-    language: str,
-    channel: str = "sms",
-    country: str | None = None,
-    timezone: str | None = None,
-    statement_deadline: datetime | None = None,
-) -> Iterator[Tour]:
-    """A consented, onboarded person (of the language's country unless told), at the menu."""
-    home_country, home_zone, phone = HOME[language]
-    country, timezone = country or home_country, timezone or home_zone
-    with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(f"sqlite:///{Path(folder) / 'tour.db'}")
-        upgrade(engine)
-        with Session(engine) as db, db.begin():
-            import_schedule(db, SAMPLES / "schedule.yaml", TOUR_TIME)
-            import_resolutions(db, SAMPLES / "resolutions.yaml", TOUR_TIME)
-            person = Person(
-                phone=phone,
-                language=language,
-                country=country,
-                timezone=timezone,
-                consent_at=TOUR_TIME,
-                onboarded_at=TOUR_TIME,
-            )
-            db.add(person)
-            db.flush()
-            assert person.id is not None
-            db.add(Contact(person_id=person.id, channel=channel, address=phone))
-        pipeline = Pipeline(engine, flow_set(), statement_deadline=statement_deadline)
-        state = Tour(pipeline, language, channel, phone, TOUR_TIME)
-        state.pipeline.clock = lambda: state.now
-        try:
-            yield state
-        finally:
-            engine.dispose()
+def every_message(language: str) -> list[Sent]:
+    """Every message of every journey, in `language`, on SMS."""
+    sent: list[Sent] = []
+    for journey in JOURNEYS:
+        sent += journey(language)
+    return sent
 
 
 def tutorial_pass(language: str) -> list[Sent]:
@@ -141,8 +59,59 @@ def tutorial_pass(language: str) -> list[Sent]:
         return course
 
 
-def every_message(language: str) -> list[Sent]:
-    """A tour that passes every step of the content flows at least once."""
+def onboarding(language: str) -> list[Sent]:
+    """A first message, every answer to the consent question, the place and its zones."""
+    sent: list[Sent] = []
+    country = HOME[language][0]
+    with tour(language, fresh=True) as t:
+        t.send("hello")
+        t.choose("decline")
+        t.send("hello")  # asked again, as the first time
+        t.choose("change_language")
+        t.send("99")  # not understood, at the language list
+        t.choose(language)
+        t.choose("agree")
+        if "wrong" in t.options():
+            t.choose("wrong")  # the country list, then the zones of Indonesia and Brazil
+            t.choose("ID")
+            t.choose("elsewhere")
+            t.choose("BR")
+            t.choose("elsewhere")
+            t.choose("other")
+        else:  # Indonesia and Brazil ask the zone at once
+            t.choose("elsewhere")
+            t.choose(country)
+            t.choose(t.options()[0])
+        sent += t.sent
+    return sent
+
+
+def any_time(language: str) -> list[Sent]:
+    """The words that work at any time, and what cannot be read (media, too long, a stray
+    answer), at the menu and during a question."""
+    words = flow_set().keyword_words[language]
+    with tour(language) as t:
+        t.send("menu")
+        t.send("xyz")  # not understood, with the choices again
+        for keyword in (Keyword.HELP, Keyword.REMIND_OFF, Keyword.REMIND_ON, Keyword.MY_DATA):
+            t.send(words[keyword][0])
+        t.send("", media="tour://photo")
+        t.send("x" * 1700)
+        t.send(words[Keyword.LANGUAGE][0])
+        t.choose(language)
+        t.send(words[Keyword.DELETE_MY_DATA][0])
+        t.choose("keep")
+        t.send(words[Keyword.STOP][0])
+        t.send(words[Keyword.HELP][0])  # what someone stopped may still ask
+        t.send(words[Keyword.START][0])
+        t.send(words[Keyword.DELETE_MY_DATA][0])
+        t.choose("delete")  # the goodbye
+        return t.sent
+
+
+def content(language: str) -> list[Sent]:
+    """Every step of the course, the schedule (every call's details), the GA, the election,
+    the resolutions and About."""
     with tour(language) as t:
         t.send("menu")
         t.choose("tutorial")
@@ -156,16 +125,7 @@ def every_message(language: str) -> list[Sent]:
         t.choose("schedule")
         for step in ("all_reminders", "none", "list", "all_reminders", "all", "list"):
             t.choose(step)
-        for page in range(len(_pages(t))):  # every call's details: their length depends on the data
-            for item in _pages(t)[page]:
-                for _ in range(page):
-                    t.choose("more")
-                t.choose(item)
-                t.choose("link")
-                t.choose("other")
-        first = _items(t)[0]
-        for step in (first, "agenda", "remind", "yes_this", "other", first, "remind", "not_this"):
-            t.choose(step)
+        _every_call(t)
         t.send("menu")
         t.choose("assembly")
         t.choose("election")
@@ -184,29 +144,138 @@ def every_message(language: str) -> list[Sent]:
         return t.sent
 
 
-def _pages(t: Tour) -> list[list[str]]:
-    """The items of a paged list on screen, page by page (going through them, then back)."""
+def _every_call(t: Tour) -> None:
+    """Each call's details, link and agenda, on every page; reminders on and off."""
     pages = [_items(t)]
-    while "more" in _options(t):
+    while "more" in t.options():
         t.choose("more")
         pages.append(_items(t))
-    t.send("menu")  # back to the list's first page
-    t.choose("schedule")
-    return pages
+    for page, items in enumerate(pages):
+        for item in items:
+            t.send("menu")
+            t.choose("schedule")
+            for _ in range(page):
+                t.choose("more")
+            t.choose(item)
+            t.choose("link")
+            t.choose("agenda")
+    t.choose("remind")
+    t.choose("yes_this")
+    t.choose("remind")
+    t.choose("not_this")
+    for setting in ("none", "all"):  # what changed, from each setting
+        t.choose("other")
+        t.choose("all_reminders")
+        t.choose(setting)
+        t.choose("list")
+        t.choose(_items(t)[0])
+        t.choose("remind")
+        t.choose("yes_this")
+        t.choose("remind")
+        t.choose("not_this")
 
 
-def _options(t: Tour) -> list[str]:
-    with Session(t.pipeline.engine) as db:
-        state = db.exec(select(Conversation.state)).one()
-    return [str(o) for o in state["waiting"]["options"]]
+def statement(language: str) -> list[Sent]:
+    """The candidate statement with every answer at its longest: the draft, a change, the
+    consent, keeping it for later, sending it, and reading it back."""
+    name, place, words = LONG_ANSWERS[language]
+    land = LAND.get(language, "12 ha")
+    with tour(language) as t:
+        t.send("menu")
+        t.choose("statement")
+        t.send(_longest(name, 60))
+        t.send(_longest(place, 80))
+        t.send("?")  # a land size without its unit
+        t.send(_longest(land, 80, words))
+        t.choose("has_role")
+        for limit in (120, 300, 300, 300):
+            t.send(_longest(words, limit))
+        t.choose("change")
+        t.choose("name")
+        t.send(_longest(name, 60))
+        t.choose("send")
+        t.choose("not_now")
+        t.choose("send")
+        t.choose("agree")
+        t.send("menu")
+        t.choose("statement")
+        t.choose("read")
+        t.choose("update")
+        return t.sent
+
+
+def _longest(start: str, limit: int, filler: str | None = None) -> str:
+    """`start`, then `filler` (or `start`) again and again, cut at a word to `limit`."""
+    text = start
+    while len(text) + len(filler or start) + 2 <= limit:
+        text += ", " + (filler or start)
+    return text
+
+
+def staff(language: str) -> list[Sent]:
+    """A Country Champion's words: WHO NEEDS HELP with a full list of long names, one person,
+    marking them helped; a broadcast at its longest to its preview; the report."""
+    country, zone, phone = HOME[language]
+    with tour(language) as t:
+        champion = add_person(
+            t.pipeline.engine, "+1555" + phone[-7:], language, country, zone, role="champion"
+        )
+        for i in range(10):
+            add_person(
+                t.pipeline.engine,
+                f"{phone[:-2]}{i + 10}",
+                language,
+                country,
+                zone,
+                channel="whatsapp",
+                name=_longest(LONG_ANSWERS[language][0], 25),
+                onboarded=i % 2 == 0,
+            )
+        t.now += timedelta(hours=1)
+        t.send("menu", address=champion)
+        t.choose("staff", address=champion)
+        t.choose("followup", address=champion)
+        t.send("1", address=champion)
+        t.choose("back", address=champion)
+        t.send("1", address=champion)
+        t.choose("helped", address=champion)
+        t.choose("more", address=champion)
+        t.send("menu", address=champion)
+        t.choose("staff", address=champion)
+        t.choose("broadcast", address=champion)
+        t.send(_longest(LONG_ANSWERS[language][2], 600), address=champion)
+        t.choose("subscribed", address=champion)
+        t.send("1", address=champion)
+        t.choose("cancel", address=champion)
+        t.send("menu", address=champion)
+        t.choose("staff", address=champion)
+        t.choose("report", address=champion)
+        return t.sent
+
+
+def reminders(language: str) -> list[Sent]:
+    """The reminder of every sample call, as a person of the language's country reads it."""
+    country, zone, _ = HOME[language]
+    reader = Reader(language=language, country=country, timezone=zone)
+    with tour(language) as t, Session(t.pipeline.engine) as db:
+        events = db.exec(select(Event).order_by(col(Event.starts_at))).all()
+        texts = [reminder_message(e, reader, "sms").text for e in events]
+    return [Sent("reminder", text, segments(text).count, segments(text).encoding) for text in texts]
+
+
+JOURNEYS: tuple[Callable[[str], list[Sent]], ...] = (
+    onboarding,
+    any_time,
+    content,
+    statement,
+    staff,
+    reminders,
+)
 
 
 def _items(t: Tour) -> list[str]:
     """The ids of the items listed in the question on screen."""
-    with Session(t.pipeline.engine) as db:
-        state = db.exec(select(Conversation.state)).one()
-    options = state["waiting"]["options"]
-    return [str(o).removeprefix("item:") for o in options if str(o).startswith("item:")]
+    return [o.removeprefix("item:") for o in t.options() if o.startswith("item:")]
 
 
 @dataclass(frozen=True)
@@ -230,3 +299,6 @@ def reach(language: str) -> Reach:
 
 def reach_all() -> list[Reach]:
     return [reach(language) for language in LANGUAGES]
+
+
+__all__ = ["TOUR_TIME", "Reach", "Tour", "every_message", "reach", "tour", "tutorial_pass"]

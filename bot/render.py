@@ -1,7 +1,8 @@
 """Turn a turn's events into the one answer a person gets, drawn for their channel.
 
 The same `AskChoice` becomes a numbered list on SMS and WhatsApp and reply-keyboard buttons on
-Telegram. Long answers are split at paragraph, line or word boundaries for the channel.
+Telegram. Long answers are split at paragraph, line or word boundaries for the channel; on SMS
+no message is longer than 3 parts (see `sms_messages`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from bot.engine.messages import (
     msg,
 )
 from bot.i18n.formatting import Reader
-from bot.mentions import marker
-from bot.sms import cheaper
+from bot.mentions import longest_form, marker
+from bot.sms import MAX_SMS_SEGMENTS, cheaper, segments
 from bot.text import unicode_to_zawgyi
 
 log = logging.getLogger(__name__)
@@ -109,13 +110,77 @@ def _render(events: Iterable[Event], reader: Reader, channel: Capabilities) -> R
                 blocks.append(_numbered(labels, reader, hint=event.prompt is not None))
     if not blocks and not buttons:
         return None
-    text = channel.paragraph.join(b for b in blocks if b)
-    if channel.name == "sms":
-        text = cheaper(text)
     if reader.zawgyi and reader.language == "my":
-        text = unicode_to_zawgyi(text)
+        blocks = [unicode_to_zawgyi(b) for b in blocks]
         buttons = tuple(unicode_to_zawgyi(b) for b in buttons)
+    if channel.name == "sms":
+        return Reply(sms_messages([b for b in blocks if b], reader), buttons, labels)
+    text = channel.paragraph.join(b for b in blocks if b)
     return Reply(split(text, channel.max_length), buttons, labels)
+
+
+def sms_messages(blocks: list[str], reader: Reader) -> tuple[str, ...]:
+    """The answer's blocks as SMS messages of at most MAX_SMS_SEGMENTS parts each: blocks
+    travel together while they fit (a notice and the menu after it, or in two messages), and
+    a block too long alone (a statement draft) is cut into numbered messages "[1/3] ...",
+    numbered unlike our own "(1/6)" of a course or a questionnaire."""
+    messages: list[str] = []
+    current = ""
+    for block in (cheaper(b) for b in blocks):
+        together = f"{current}\n{block}" if current else block
+        if _fits(together):
+            current = together
+            continue
+        if current:
+            messages.append(current)
+            current = ""
+        if _fits(block):
+            current = block
+        else:
+            messages += _numbered_pieces(block, reader)
+    if current:
+        messages.append(current)
+    return tuple(messages)
+
+
+def _fits(text: str) -> bool:
+    return segments(longest_form(text)).count <= MAX_SMS_SEGMENTS
+
+
+def _numbered_pieces(block: str, reader: Reader) -> list[str]:
+    """The block cut where it reads best, each piece with room for its "[9/9] " number."""
+    pieces: list[str] = []
+    rest = block.strip()
+    room = "[99/99] "
+    while rest and not _fits(room + rest):
+        cut = _longest_fitting(rest, room)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    count = reader.number(len(pieces))
+    return [f"[{reader.number(i)}/{count}] {p}" for i, p in enumerate(pieces, 1)]
+
+
+def _longest_fitting(text: str, room: str) -> int:
+    """Where to cut `text`: the last natural boundary (line, sentence, word) before the most
+    that fits, or a character boundary that keeps every letter whole (Thai, Burmese)."""
+    low, high = 1, len(text)
+    while low < high:  # the longest start of `text` that fits
+        middle = (low + high + 1) // 2
+        if _fits(room + text[:middle]):
+            low = middle
+        else:
+            high = middle - 1
+    window = text[: low + 1]
+    for boundary in ("\n", ". ", "\u104b", " "):
+        index = window.rfind(boundary, low // 3, low + 1)
+        if index > 0:
+            return index + (len(boundary) if boundary in (". ", "\u104b") else 0)
+    cut = low
+    while cut > 1 and not _can_break_before(text, cut):
+        cut -= 1
+    return cut
 
 
 # Up to this many short labels fit on one line ("1=Next  2=Again"), which needs no hint.

@@ -9,8 +9,8 @@ import icalendar
 import pytest
 from sqlmodel import Session, select
 
-from bot.reach import Tour, tour
 from bot.storage.models import Completion, HelpRequest, OutboundMessage, Person, ReminderChoice
+from bot.tour import Tour, tour
 
 
 def _person(t: Tour) -> Person:

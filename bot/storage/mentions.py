@@ -11,7 +11,7 @@ from dataclasses import replace
 from sqlmodel import Session, col, select
 
 from bot.engine.keywords import fold
-from bot.mentions import Values, fill, mentioned, mentions
+from bot.mentions import NAME_LENGTH, Values, fill, mentioned, mentions
 from bot.phones import mask
 from bot.render import Reply
 from bot.storage.models import Contact, Person
@@ -29,13 +29,20 @@ def values(db: Session, texts: Iterable[str]) -> Values:
     names = _names(db, [p.id for p in people if p.id is not None])
     return {
         p.id: {
-            "name": names.get(p.id) or p.name or "-",
+            "name": _short(names.get(p.id) or p.name or "-"),
             "phone": mask(p.phone) if p.phone else "Telegram",
             "full_phone": p.phone or "Telegram",
         }
         for p in people
         if p.id is not None
     }
+
+
+def _short(name: str) -> str:
+    """A name cut to NAME_LENGTH characters at most, marked as cut ("Maria do Socorro da...")."""
+    if len(name) <= NAME_LENGTH:
+        return name
+    return name[: NAME_LENGTH - 3].rstrip() + "..."
 
 
 def _names(db: Session, person_ids: Collection[int]) -> dict[int, str]:

@@ -67,7 +67,7 @@ async def test_a_whatsapp_id_that_is_not_a_phone_number_works(web, tmp_path: Pat
     async with web(twilio_settings(tmp_path)) as app:
         response = await post_signed(app.client, PATH, message_form("whatsapp:bsuid.AbC123", "hi"))
         assert response.status_code == 200
-        assert "Choose your language" in replies(response.text)[0]  # no country guessed
+        assert replies(response.text)[0].startswith("Language / Idioma")  # no country guessed
         with Session(app.engine) as db:
             person = db.exec(select(Person)).one()
         assert (person.phone, person.country, person.language) == (None, None, None)
@@ -187,8 +187,9 @@ async def test_a_whole_onboarding_over_twilio(
         answers = []
         for line in lines:
             response = await post_signed(app.client, PATH, message_form(sender, line))
-            answers += replies(response.text)
-        assert len(answers) == len(lines)  # exactly one answer per message
+            # One answer per message, in one SMS or two (a notice, then the question).
+            assert 1 <= len(replies(response.text)) <= 2
+            answers.append("\n".join(replies(response.text)))
         assert menu_words in answers[-1]
         assert re.search(r"1[.] ", answers[-1])  # a numbered menu, not buttons
         with Session(app.engine) as db:

@@ -44,9 +44,11 @@ def test_a_smallholder_gets_the_ordinary_answer_for_every_staff_command(lite: Wo
 
 def test_the_menu_shows_staff_entries_to_staff_only(lite: World) -> None:
     farmer, champion = lite.person("TH"), lite.person("TH", role="champion")
-    assert "Send a broadcast" not in lite.say(farmer, "menu")
+    assert "Broadcasts and follow-up" not in lite.say(farmer, "menu")
     menu = lite.say(champion, "menu")
-    assert "Send a broadcast" in menu and "Who needs help" in menu and "Broadcast report" in menu
+    assert "8. Broadcasts and follow-up" in menu
+    tools = lite.say(champion, "8")
+    assert "Send a broadcast" in tools and "Who needs help" in tools and "Broadcast report" in tools
 
 
 def test_granting_a_role_to_someone_new_registers_them_and_is_audited(world: World) -> None:
