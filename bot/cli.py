@@ -186,9 +186,9 @@ def _import(kind: str, path: Path) -> None:
         with Session(engine) as db, db.begin():
             outcome = importer(db, path)
     except InvalidFile as error:
-        for problem in error.problems:
-            err.print(f"{path.name}: {problem}", markup=False)
-        err.print(f"{len(error.problems)} problem(s); nothing was imported")
+        for problem in error.problems:  # one line each, never wrapped: editors jump to them
+            typer.echo(f"{path.name}: {problem}", err=True)
+        typer.echo(f"{len(error.problems)} problem(s); nothing was imported", err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()

@@ -22,7 +22,8 @@ from bot.i18n.catalogs import LANGUAGES, SOURCE_LANGUAGE
 from bot.phones import PROJECT_COUNTRIES
 from bot.storage.models import Event, Resolution, utcnow
 
-ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Whole-string match (`fullmatch`): `$` would let a trailing newline through.
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 KINDS = ("national", "international", "ga")
 COUNTRIES = set(PROJECT_COUNTRIES)
 
@@ -127,10 +128,16 @@ class Checker:
         return self.record.values.get(name)
 
     def id(self) -> str:
-        value = str(self.get("id") or "")
-        if not ID.match(value):
-            self.fail("id", "required; letters, digits, - _ . (at most 64)")
-        return value
+        value = self.get("id")
+        text = "" if value is None else str(value)
+        if not text:
+            self.fail("id", "required: letters, digits, - and _ (at most 64), e.g. th-national-1")
+        elif not ID.fullmatch(text):
+            self.fail(
+                "id",
+                f"{text!r}: only letters, digits, - and _ (at most 64), e.g. th-national-1",
+            )
+        return text
 
     def texts(self, name: str, required: bool) -> dict[str, str]:
         value = self.get(name) or {}
@@ -181,7 +188,7 @@ def check_event(record: Record) -> tuple[dict[str, Any], list[str]]:
         c.fail("kind", f"one of {', '.join(KINDS)}")
     country = _country(c, kind)
     url = c.get("join_url")
-    if url is not None and not re.match(r"^https?://\S+$", str(url)):
+    if url is not None and not re.fullmatch(r"https?://\S+", str(url)):
         c.fail("join_url", "a web address starting with https://")
     values = {
         "id": c.id(),
@@ -234,7 +241,7 @@ def _dial_in(c: Checker) -> dict[str, list[str]]:
             c.fail("dial_in", f"unknown country {country!r}")
         items = [listed] if isinstance(listed, str) else listed
         if not isinstance(items, list) or not all(
-            re.match(r"^\+[0-9 ]{6,20}$", str(n)) for n in items
+            re.fullmatch(r"\+[0-9 ]{6,20}", str(n)) for n in items
         ):
             c.fail("dial_in", f"{country}: numbers in international form, like +66 2 555 0100")
             continue
