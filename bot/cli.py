@@ -13,21 +13,20 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from bot.cli_base import DISPLAY, file_format, group, output_file, run, say
 from bot.cli_staff import broadcast, data_app, roles_app
 from bot.config import get_settings
 
-app = typer.Typer(help="GPSNR smallholder assistant.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
-i18n_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
-telegram_app = typer.Typer(help="Telegram: webhook, command menus, polling.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Outgoing messages.", no_args_is_help=True)
-schedule_app = typer.Typer(
-    help="The calls and the General Assembly (Secretariat).", no_args_is_help=True
-)
-resolutions_app = typer.Typer(help="The GA resolutions (Secretariat).", no_args_is_help=True)
-reminders_app = typer.Typer(help="Call reminders.", no_args_is_help=True)
-export_app = typer.Typer(help="Exports for the Secretariat.", no_args_is_help=True)
+app = group("GPSNR smallholder assistant.")
+db_app = group("Database schema.")
+demo_app = group("Demo data.")
+i18n_app = group("Translation catalogs.")
+telegram_app = group("Telegram: webhook, command menus, polling.")
+outbox_app = group("Outgoing messages.")
+schedule_app = group("The calls and the General Assembly (Secretariat).")
+resolutions_app = group("The GA resolutions (Secretariat).")
+reminders_app = group("Call reminders.")
+export_app = group("Exports for the Secretariat.")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(i18n_app, name="i18n")
@@ -43,6 +42,16 @@ app.command("broadcast")(broadcast)
 
 CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="When a command fails, show the traceback too.")
+    ] = False,
+) -> None:
+    """GPSNR smallholder assistant."""
+    DISPLAY.traceback = debug
 
 
 def _print_table(headers: list[str], rows: list[list[str]]) -> None:
@@ -146,7 +155,7 @@ def telegram_setup() -> None:
             return await set_up(bot, settings)
 
     for line in asyncio.run(run()):
-        err.print(line)
+        say(line)
 
 
 @telegram_app.command("poll")
@@ -192,7 +201,7 @@ def _import(kind: str, path: Path) -> None:
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    err.print(
+    say(
         f"{len(outcome.created)} added, {len(outcome.updated)} updated, "
         f"{len(outcome.unchanged)} unchanged"
     )
@@ -256,9 +265,9 @@ def schedule_remove(event_id: Annotated[str, typer.Argument(help="The event's id
             db.delete(event)
     engine.dispose()
     if event is None:
-        err.print(f"no event {event_id!r}")
+        say(f"no event {event_id!r}")
         raise typer.Exit(1)
-    err.print(f"removed {event_id}")
+    say(f"removed {event_id}")
 
 
 @resolutions_app.command("import")
@@ -331,12 +340,12 @@ def reminders_send_due(
     engine.dispose()
     for due in done:
         fired = due.fired
-        err.print(
+        say(
             f"{due.planned.job_id}: {fired.created} queued, {fired.already_there} already queued, "
             f"{fired.too_late} too late"
         )
     if not done:
-        err.print("nothing due")
+        say("nothing due")
 
 
 @reminders_app.command("plan")
@@ -355,20 +364,31 @@ def reminders_plan(
         set_offsets(db, kind, minutes)
     engine.dispose()
     planned = ", ".join(str(m) for m in sorted(set(minutes), reverse=True))
-    err.print(f"{kind}: reminders {planned} minutes before")
+    say(f"{kind}: reminders {planned} minutes before")
 
 
 @export_app.command("statements")
 def export_statements(
-    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or json.")] = "csv",
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The file to write; its name gives the format: .xlsx, .csv, .json",
+        ),
+    ],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="xlsx, csv or json (default: from the name).")
+    ] = None,
     country: Annotated[str | None, typer.Option(help="Only this country (e.g. TH).")] = None,
     since: Annotated[
         str | None, typer.Option(help="Only versions sent from this date (YYYY-MM-DD, UTC).")
     ] = None,
-    all_versions: Annotated[bool, typer.Option(help="Every version, not only the latest.")] = False,
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="Every version, not only the latest.")
+    ] = False,
     with_contacts: Annotated[
-        bool, typer.Option(help="Full phone numbers (default: masked).")
+        bool, typer.Option("--with-contacts", help="Full phone numbers (default: masked).")
     ] = False,
 ) -> None:
     """Candidate statements: one row per candidate's latest version (or every version)."""
@@ -380,8 +400,7 @@ def export_statements(
     from bot.storage.audit import CLI, audit
     from bot.storage.db import make_engine
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter("csv, xlsx or json", param_hint="--format")
+    chosen = file_format(output_file(output), fmt, tuple(FORMATS))
     start = None
     if since:
         try:
@@ -406,9 +425,9 @@ def export_statements(
     engine.dispose()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting", total=len(records))
-        data = FORMATS[fmt](records, lambda: progress.advance(task))
+        data = FORMATS[chosen](records, lambda: progress.advance(task))
     output.write_bytes(data)
-    err.print(f"{len(records)} statements written to {output}")
+    say(f"{len(records)} statements written to {output}")
 
 
 @db_app.command("upgrade")
@@ -421,7 +440,7 @@ def db_upgrade() -> None:
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
     engine.dispose()
-    err.print("database is up to date")
+    say("database is up to date")
 
 
 @db_app.command("revision")
@@ -443,7 +462,7 @@ def demo_load() -> None:
     upgrade(engine)
     added = load(engine)
     engine.dispose()
-    err.print(f"demo data: {added} people added")
+    say(f"demo data: {added} people added")
     _import("schedule", SAMPLES / "schedule.yaml")
     _import("resolutions", SAMPLES / "resolutions.yaml")
 
@@ -454,7 +473,7 @@ def i18n_update() -> None:
     from bot.i18n.tools import update
 
     for path in update():
-        err.print(f"updated {path}")
+        say(f"updated {path}")
 
 
 @i18n_app.command("reach")
@@ -472,18 +491,16 @@ def i18n_reach(
         result = reach(lang)
         ok = result.tutorial_segments <= TUTORIAL_BUDGET and not result.over_budget
         failed |= not ok
-        err.print(
+        say(
             f"{lang}: tutorial {result.tutorial_segments}/{TUTORIAL_BUDGET} segments, longest "
             f"message {result.longest.segments}/{MAX_SEGMENTS_PER_MESSAGE}"
             + ("" if ok else "  << over budget")
         )
         for message in result.over_budget:
-            err.print(f"   {message.segments} segments: {message.text!r}", markup=False)
+            say(f"   {message.segments} segments: {message.text!r}")
         if show:
             for message in every_message(lang):
-                err.print(
-                    f"   [{message.segments} {message.encoding}] {message.text!r}", markup=False
-                )
+                say(f"   [{message.segments} {message.encoding}] {message.text!r}")
     if failed:
         raise typer.Exit(1)
 
@@ -495,11 +512,11 @@ def i18n_check() -> None:
 
     problems = check()
     for problem in problems:
-        err.print(str(problem))
+        say(str(problem))
     if problems:
         raise typer.Exit(1)
-    err.print("catalogs complete")
+    say("catalogs complete")
 
 
 def main() -> None:
-    app()
+    sys.exit(run(app))

@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.cli_base import group, say
 from bot.config import get_settings
 
-roles_app = typer.Typer(help="Champion and Secretariat roles (operators).", no_args_is_help=True)
-data_app = typer.Typer(help="A person's data: show or erase it (operators).", no_args_is_help=True)
-err = Console(stderr=True)
+roles_app = group("Champion and Secretariat roles (operators).")
+data_app = group("A person's data: show, export or erase it (operators).")
 
 Who = Annotated[
     str, typer.Argument(help="Phone number (+66812345678) or Telegram id (tg:123456789).")
@@ -51,7 +50,7 @@ def roles_grant(
     finally:
         engine.dispose()
     where = f" for {country.upper()}" if country else ""
-    err.print(f"person {person_id} is now {role}{where}")
+    say(f"person {person_id} is now {role}{where}")
 
 
 @roles_app.command("revoke")
@@ -70,7 +69,7 @@ def roles_revoke(who: Who) -> None:
         raise typer.BadParameter(str(error)) from None
     finally:
         engine.dispose()
-    err.print(f"person {person_id} is a smallholder again")
+    say(f"person {person_id} is a smallholder again")
 
 
 @roles_app.command("list")
@@ -107,6 +106,7 @@ def broadcast(
     yes: Annotated[bool, typer.Option("--yes", help="Send without asking.")] = False,
 ) -> None:
     """Send one message to the smallholders of a country (or all): preview, confirm, queue."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from bot.broadcasts.audience import Audience
@@ -134,14 +134,14 @@ def broadcast(
     now = utcnow()
     with Session(engine) as db:
         shown = preview(db, chosen, text, now, settings.sms_segment_price)
-    err.print(to_text(shown, Reader(language="en")))
+    say(to_text(shown, Reader(language="en")))
     if not yes and not typer.confirm("Send it now?"):
-        err.print("cancelled: nothing was sent")
+        say("cancelled: nothing was sent")
         raise typer.Exit(1)
     with Session(engine, expire_on_commit=False) as db, db.begin():
         row = create(db, chosen, text, CLI, now)
     assert row.id is not None
-    with Progress(console=err, transient=True) as progress:
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("queueing", total=None)
         created = expand(
             engine,
@@ -150,7 +150,7 @@ def broadcast(
             lambda done, total: progress.update(task, completed=done, total=total),
         )
     engine.dispose()
-    err.print(f"broadcast {row.id}: {created} messages queued; the worker sends them")
+    say(f"broadcast {row.id}: {created} messages queued; the worker sends them")
 
 
 @data_app.command("show")
@@ -192,4 +192,4 @@ def data_delete(
         forget(db, person, utcnow(), CLI)
         person_id = person.id
     engine.dispose()
-    err.print(f"person {person_id}: data erased")
+    say(f"person {person_id}: data erased")

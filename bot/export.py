@@ -209,7 +209,7 @@ def _finish(sheet: Any) -> None:
             cell.alignment = wrap
 
 
-FORMATS: dict[str, Callable[..., bytes]] = {"csv": to_csv, "json": to_json, "xlsx": to_xlsx}
+FORMATS: dict[str, Callable[..., bytes]] = {"xlsx": to_xlsx, "csv": to_csv, "json": to_json}
 
 
 def export(db: Session, query: Query, fmt: str, tick: Callable[[], None] = lambda: None) -> bytes:

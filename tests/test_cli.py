@@ -113,4 +113,4 @@ def test_export_statements_writes_the_file(tmp_path: Path) -> None:
     assert "0 statements written" in result.stderr
     assert output.read_bytes().startswith("\ufeffcandidate_id,version,name".encode())
     bad = _bot("export", "statements", "--format", "pdf", "-o", str(output), tmp_path=tmp_path)
-    assert bad.returncode != 0 and "csv, xlsx or json" in " ".join(bad.stderr.split())
+    assert bad.returncode != 0 and "xlsx, csv or json" in bad.stderr
