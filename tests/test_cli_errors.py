@@ -96,3 +96,18 @@ def test_a_wrong_option_is_one_line_naming_the_help(tmp_path: Path) -> None:
     assert result.returncode == 2
     line = _one_line(result.stderr)
     assert "--contry" in line and line.endswith("(see `bot schedule list --help`)")
+
+
+def test_the_export_format_follows_the_file_name(tmp_path: Path) -> None:
+    assert _bot("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    for name, start in (("s.xlsx", b"PK"), ("s.json", b"{"), ("s.csv", "\ufeff".encode())):
+        result = _bot("export", "statements", "-o", str(tmp_path / name), tmp_path=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / name).read_bytes().startswith(start)
+    clash = _bot(
+        "export", "statements", "-o", str(tmp_path / "x.xlsx"), "--format", "csv", tmp_path=tmp_path
+    )
+    assert clash.returncode == 2 and not (tmp_path / "x.xlsx").exists()
+    assert "csv, but the file name ends in .xlsx" in _one_line(clash.stderr)
+    unnamed = _bot("export", "statements", "-o", str(tmp_path / "statements"), tmp_path=tmp_path)
+    assert "end the file name in .xlsx, .csv or .json" in _one_line(unnamed.stderr)
