@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import phonenumbers
+from phonenumbers import PhoneNumberFormat
 from sqlmodel import Session, col, select
 
 from bot.engine.statement import IN_GROUP
 from bot.export_xlsx import to_xlsx
 from bot.i18n.formatting import zone
-from bot.phones import mask
+from bot.phones import mask, parse_phone
 from bot.storage.models import Person, StatementVersion
 
 COLUMNS = (
@@ -48,6 +50,23 @@ COLUMNS = (
     "withdrawn",
 )
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# Values we produce ourselves (ids, codes, times, numbers, phones): never formulas. Any other
+# column holds what people typed and is guarded, including columns added later.
+OURS = frozenset(
+    {
+        "candidate_id",
+        "version",
+        "country",
+        "language",
+        "phone",
+        "area_ha",
+        "submitted_at_utc",
+        "submitted_at_local",
+        "time_zone",
+        "channel",
+        "withdrawn",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -111,13 +130,34 @@ def inert(value: Any) -> Any:
     return value
 
 
+def csv_phone(phone: str) -> str:
+    """A phone number as a spreadsheet shows it without help: "+66812345678" would be read as
+    a formula (and its guard shown), and bare digits as a number; "66 81 234 5678" stays text."""
+    parsed = parse_phone(phone)  # None for a masked number
+    if parsed is None:
+        return phone.removeprefix("+")
+    grouped = phonenumbers.format_number(
+        phonenumbers.parse(parsed.e164), PhoneNumberFormat.INTERNATIONAL
+    )
+    return grouped.removeprefix("+")
+
+
+def _csv_cell(column: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if column == "phone":
+        return csv_phone(value)
+    return value if column in OURS else inert(value)
+
+
 def to_csv(records: Iterable[dict[str, Any]], tick: Callable[[], None] = lambda: None) -> bytes:
-    """UTF-8 with a byte-order mark, so spreadsheets read Thai and Burmese correctly."""
+    """UTF-8 with a byte-order mark, so spreadsheets read Thai and Burmese correctly. What
+    people typed is made inert; what we write ourselves is safe as it is (no visible guard)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for record in records:
-        writer.writerow([inert("" if record[c] is None else record[c]) for c in COLUMNS])
+        writer.writerow([_csv_cell(c, record[c]) for c in COLUMNS])
         tick()
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

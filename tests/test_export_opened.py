@@ -1,4 +1,5 @@
-"""The statements workbook as the Secretariat opens and prints it: through LibreOffice to PDF.
+"""The exports as the Secretariat opens them: the workbook printed through LibreOffice to PDF,
+the CSV opened by LibreOffice.
 
 LibreOffice and poppler are required (.ci/run installs them): without them these tests fail,
 they never skip.
@@ -16,7 +17,7 @@ from openpyxl import load_workbook
 
 from bot.storage.db import make_engine
 from tests.test_cli import _bot
-from tests.test_export import _candidate
+from tests.test_export import INJECTIONS, _candidate
 
 SENTENCES = (
     "I have grown rubber for twelve years on five hectares near Ilhéus with my wife and sons. ",
@@ -66,24 +67,30 @@ def _tool(name: str) -> str:
     return found
 
 
-def _pdf(xlsx: Path, tmp_path: Path) -> Path:
-    profile = (tmp_path / "lo-profile").as_uri()  # its own profile: runs never share a lock
+def _convert(source: Path, to: str, *options: str) -> Path:
+    """LibreOffice's own conversion, with its own profile: runs never share a lock."""
+    profile = (source.parent / "lo-profile").as_uri()
     subprocess.run(
         [
             _tool("soffice"),
             f"-env:UserInstallation={profile}",
             "--headless",
+            *options,
             "--convert-to",
-            "pdf",
+            to,
             "--outdir",
-            str(tmp_path),
-            str(xlsx),
+            str(source.parent),
+            str(source),
         ],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    return xlsx.with_suffix(".pdf")
+    return source.with_suffix(f".{to}")
+
+
+def _pdf(xlsx: Path, tmp_path: Path) -> Path:
+    return _convert(xlsx, "pdf")
 
 
 def _pages(pdf: Path) -> list[str]:
@@ -132,3 +139,25 @@ def test_a_long_export_repeats_the_header_on_every_printed_page(tmp_path: Path) 
         assert lines[1].startswith("Candidate Country Region Version Sent (their time)"), lines
     first_sheet = _squeezed("".join(printed))
     assert all(_squeezed(text) in first_sheet for text in texts)
+
+
+def test_the_csv_shows_phones_without_a_guard_and_keeps_it_for_typed_text(tmp_path: Path) -> None:
+    assert _bot("db", "upgrade", tmp_path=tmp_path).returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    answers = {"name": "สมชาย สุขใจ", "role": INJECTIONS[0], "challenges": "+1+1", "why": "x"}
+    _candidate(engine, "+66812345678", "TH", "Asia/Bangkok", "th", answers)
+    engine.dispose()
+    full, masked = tmp_path / "full.csv", tmp_path / "masked.csv"
+    assert _bot("export", "statements", "-o", str(masked), tmp_path=tmp_path).returncode == 0
+    done = _bot("export", "statements", "-o", str(full), "--with-contacts", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    utf8 = "CSV:44,34,76,1"  # comma, double quote, UTF-8, from line 1
+    sheet = load_workbook(_convert(full, "xlsx", f"--infilter={utf8}")).active
+    assert sheet is not None
+    opened = {str(h.value): c.value for h, c in zip(sheet[1], sheet[2], strict=True)}
+    assert opened["phone"] == "66 81 234 5678"  # text as written: no apostrophe, no number
+    assert opened["name"] == "สมชาย สุขใจ" and opened["version"] == 1
+    assert opened["submitted_at_utc"] == "2027-08-21T07:30:00+00:00"
+    assert opened["role"] == "'" + INJECTIONS[0] and opened["challenges"] == "'+1+1"
+    plain = load_workbook(_convert(masked, "xlsx", f"--infilter={utf8}")).active
+    assert plain is not None and plain["G2"].value == "66•••••5678"
