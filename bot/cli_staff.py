@@ -109,20 +109,25 @@ def broadcast(
     from rich.console import Console
     from rich.progress import Progress
 
-    from bot.broadcasts.audience import Audience
+    from bot.broadcasts.audience import Audience, reach
     from bot.broadcasts.expand import create, expand
     from bot.broadcasts.views import preview
     from bot.i18n.formatting import Reader
     from bot.phones import PROJECT_COUNTRIES
     from bot.render import to_text
     from bot.storage.audit import CLI
-    from bot.storage.models import utcnow
+    from bot.storage.models import Event, utcnow
 
-    if all_countries == bool(country):
+    if all_countries and country:
         raise typer.BadParameter("give --country XX or --all, not both", param_hint="--country")
+    if not all_countries and not country:
+        raise typer.BadParameter(
+            "missing: say who gets it, --country XX for one country or --all for every country"
+        )
     if country and country.upper() not in PROJECT_COUNTRIES:
         raise typer.BadParameter(f"one of {', '.join(PROJECT_COUNTRIES)}", param_hint="--country")
-    kind, _, event_id = audience.replace("-", "_").partition(":")
+    kind, _, event_id = audience.partition(":")
+    kind = kind.replace("-", "_")  # not-tutorial; an event's id keeps its dashes
     if kind not in ("all", "not_tutorial", "event") or (kind == "event") != bool(event_id):
         raise typer.BadParameter("all, not-tutorial or event:ID", param_hint="--audience")
     text = text_file.read_text(encoding="utf-8").strip()
@@ -133,8 +138,15 @@ def broadcast(
     engine = _engine()
     now = utcnow()
     with Session(engine) as db:
+        if event_id and db.get(Event, event_id) is None:
+            raise typer.BadParameter(
+                f"no event {event_id!r} (`bot schedule list` shows them)", param_hint="--audience"
+            )
+        nobody = not reach(db, chosen)
         shown = preview(db, chosen, text, now, settings.sms_segment_price)
     say(to_text(shown, Reader(language="en")))
+    if nobody:
+        raise typer.Exit(1)
     if not yes and not typer.confirm("Send it now?"):
         say("cancelled: nothing was sent")
         raise typer.Exit(1)
