@@ -50,10 +50,10 @@ def file_format(path: Path, asked: str | None, formats: tuple[str, ...]) -> str:
     """The format of a file we write: from its name, or `--format` when it does not contradict
     the name (a spreadsheet program refuses a CSV named .xlsx)."""
     named = path.suffix.lower().removeprefix(".")
-    listed = ", ".join(formats[:-1]) + f" or {formats[-1]}"
+    listed = _either(formats)
     if asked is None:
         if named not in formats:
-            endings = ", ".join(f".{f}" for f in formats[:-1]) + f" or .{formats[-1]}"
+            endings = _either(tuple(f".{f}" for f in formats))
             raise typer.BadParameter(f"end the file name in {endings}", param_hint="--output")
         return named
     asked = asked.lower().removeprefix(".")
@@ -65,6 +65,11 @@ def file_format(path: Path, asked: str | None, formats: tuple[str, ...]) -> str:
             param_hint="--format",
         )
     return asked
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    """("a", "b", "c") -> "a, b or c"."""
+    return " or ".join(filter(None, (", ".join(choices[:-1]), choices[-1])))
 
 
 def run(app: typer.Typer, args: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.cli_base import group, say
+from bot.cli_base import file_format, group, output_file, say
 from bot.config import get_settings
 
 roles_app = group("Champion and Secretariat roles (operators).")
@@ -181,6 +181,36 @@ def data_show(who: Who) -> None:
             raise typer.BadParameter(str(error)) from None
         print(to_text(summary(db, person), Reader(language="en")))
     engine.dispose()
+
+
+@data_app.command("export")
+def data_export(
+    who: Who,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The JSON file to write, e.g. person.json.")
+    ],
+) -> None:
+    """For an access request: everything stored about one person, as a JSON file."""
+    import json
+
+    from bot.storage.access import everything
+    from bot.storage.audit import CLI, audit
+    from bot.storage.models import utcnow
+    from bot.storage.roles import RoleError, find_existing
+
+    file_format(output_file(output), None, ("json",))
+    engine = _engine()
+    now = utcnow()
+    with Session(engine) as db, db.begin():
+        try:
+            person = find_existing(db, who)
+        except RoleError as error:
+            raise typer.BadParameter(str(error)) from None
+        document = everything(db, person, now)
+        audit(db, CLI, "access_export", f"person:{person.id}", now, file=output.name)
+    engine.dispose()
+    output.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    say(f"person {document['person']['id']}: everything stored written to {output}")
 
 
 @data_app.command("delete")
