@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlmodel import Session
 
-from bot.cli_base import DISPLAY, file_format, group, output_file, run, say
+from bot.cli_base import DISPLAY, file_format, group, output_file, print_table, run, say
+from bot.cli_schedule import load_file, schedule_app
 from bot.cli_staff import broadcast, data_app, roles_app
 from bot.config import get_settings
 
@@ -23,7 +23,6 @@ demo_app = group("Demo data.")
 i18n_app = group("Translation catalogs.")
 telegram_app = group("Telegram: webhook, command menus, polling.")
 outbox_app = group("Outgoing messages.")
-schedule_app = group("The calls and the General Assembly (Secretariat).")
 resolutions_app = group("The GA resolutions (Secretariat).")
 reminders_app = group("Call reminders.")
 export_app = group("Exports for the Secretariat.")
@@ -52,18 +51,6 @@ def root(
 ) -> None:
     """GPSNR smallholder assistant."""
     DISPLAY.traceback = debug
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A table for people at a terminal; tab-separated lines for scripts and pipes."""
-    if not sys.stdout.isatty():
-        for row in [headers, *rows]:
-            print("\t".join(row))
-        return
-    table = Table(*headers)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
 
 
 def _logging(level: str | None = None) -> None:
@@ -179,95 +166,10 @@ def outbox_report() -> None:
     engine = make_engine(get_settings().database_url)
     counts, reasons = build(engine)
     engine.dispose()
-    _print_table(["status", "messages"], [[status, str(count)] for status, count in counts])
+    print_table(["status", "messages"], [[status, str(count)] for status, count in counts])
     if reasons:
         rows = [[status, reason or "-", str(count)] for status, reason, count in reasons]
-        _print_table(["status", "reason", "messages"], rows)
-
-
-def _import(kind: str, path: Path) -> None:
-    from bot.content_import import InvalidFile, import_resolutions, import_schedule
-    from bot.storage.db import make_engine
-
-    importer = import_schedule if kind == "schedule" else import_resolutions
-    engine = make_engine(get_settings().database_url)
-    try:
-        with Session(engine) as db, db.begin():
-            outcome = importer(db, path)
-    except InvalidFile as error:
-        for problem in error.problems:  # one line each, never wrapped: editors jump to them
-            typer.echo(f"{path.name}: {problem}", err=True)
-        typer.echo(f"{len(error.problems)} problem(s); nothing was imported", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
-    say(
-        f"{len(outcome.created)} added, {len(outcome.updated)} updated, "
-        f"{len(outcome.unchanged)} unchanged"
-    )
-
-
-@schedule_app.command("import")
-def schedule_import(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or CSV file.")],
-) -> None:
-    """Add or update events from a file (idempotent on each event's id)."""
-    _import("schedule", path)
-
-
-@schedule_app.command("list")
-def schedule_list(
-    country: Annotated[
-        str | None, typer.Option(help="Only this country's calls (e.g. TH).")
-    ] = None,
-) -> None:
-    """The events, soonest first, with their times in UTC."""
-    from sqlmodel import col, or_, select
-
-    from bot.storage.db import make_engine
-    from bot.storage.models import Event
-
-    engine = make_engine(get_settings().database_url)
-    with Session(engine) as db:
-        query = select(Event).order_by(col(Event.starts_at))
-        if country:
-            mine = or_(col(Event.country) == country.upper(), col(Event.country).is_(None))
-            query = query.where(mine)
-        events = db.exec(query).all()
-    engine.dispose()
-    rows = [
-        [
-            event.id,
-            event.kind,
-            event.country or "all",
-            event.starts_at.strftime("%Y-%m-%d %H:%M"),
-            str(event.duration_minutes),
-            event.title.get("en", ""),
-        ]
-        for event in events
-    ]
-    _print_table(["id", "kind", "country", "starts (UTC)", "minutes", "title"], rows)
-
-
-@schedule_app.command("remove")
-def schedule_remove(event_id: Annotated[str, typer.Argument(help="The event's id.")]) -> None:
-    """Remove an event (and people's reminder choices for it)."""
-    from sqlmodel import col, delete
-
-    from bot.storage.db import make_engine
-    from bot.storage.models import Event, ReminderChoice
-
-    engine = make_engine(get_settings().database_url)
-    with Session(engine) as db, db.begin():
-        event = db.get(Event, event_id)
-        if event is not None:
-            db.exec(delete(ReminderChoice).where(col(ReminderChoice.event_id) == event_id))
-            db.delete(event)
-    engine.dispose()
-    if event is None:
-        say(f"no event {event_id!r}")
-        raise typer.Exit(1)
-    say(f"removed {event_id}")
+        print_table(["status", "reason", "messages"], rows)
 
 
 @resolutions_app.command("import")
@@ -275,7 +177,7 @@ def resolutions_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or CSV file.")],
 ) -> None:
     """Add or update resolutions from a file (idempotent on each resolution's id)."""
-    _import("resolutions", path)
+    load_file("resolutions", path)
 
 
 @resolutions_app.command("list")
@@ -291,7 +193,7 @@ def resolutions_list() -> None:
         rows = db.exec(select(Resolution).order_by(col(Resolution.position))).all()
     engine.dispose()
     table_rows = [[str(row.position), row.id, row.title.get("en", "")] for row in rows]
-    _print_table(["number", "id", "title"], table_rows)
+    print_table(["number", "id", "title"], table_rows)
 
 
 @reminders_app.command("list")
@@ -315,7 +217,7 @@ def reminders_list(
         ]
         for row in rows
     ]
-    _print_table(["event", "before", "due (UTC)", "recipients now"], table)
+    print_table(["event", "before", "due (UTC)", "recipients now"], table)
 
 
 @reminders_app.command("send-due")
@@ -463,8 +365,8 @@ def demo_load() -> None:
     added = load(engine)
     engine.dispose()
     say(f"demo data: {added} people added")
-    _import("schedule", SAMPLES / "schedule.yaml")
-    _import("resolutions", SAMPLES / "resolutions.yaml")
+    load_file("schedule", SAMPLES / "schedule.yaml")
+    load_file("resolutions", SAMPLES / "resolutions.yaml")
 
 
 @i18n_app.command("update")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
 GENERIC = "the command failed ({kind}); run it again as `bot --debug ...` to see where"
@@ -33,6 +35,18 @@ def group(help_text: str) -> typer.Typer:
 def say(text: str) -> None:
     """One message for the operator on stderr, as written: no markup, never re-wrapped."""
     typer.echo(text, err=True)
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A table for people at a terminal; tab-separated lines for scripts and pipes."""
+    if not sys.stdout.isatty():
+        for row in [headers, *rows]:
+            print("\t".join(row))
+        return
+    table = Table(*headers)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
 
 
 def output_file(path: Path, option: str = "--output") -> Path:

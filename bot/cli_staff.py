@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.cli_base import file_format, group, output_file, say
+from bot.cli_base import file_format, group, output_file, print_table, say
 from bot.config import get_settings
 
 roles_app = group("Champion and Secretariat roles (operators).")
@@ -75,7 +75,6 @@ def roles_revoke(who: Who) -> None:
 @roles_app.command("list")
 def roles_list() -> None:
     """Everyone with a role, phones masked."""
-    from bot.cli import _print_table
     from bot.storage.roles import holders
 
     engine = _engine()
@@ -93,7 +92,7 @@ def roles_list() -> None:
         ]
         for h in found
     ]
-    _print_table(["person", "role", "country", "phone", "telegram", "since (UTC)"], rows)
+    print_table(["person", "role", "country", "phone", "telegram", "since (UTC)"], rows)
 
 
 def broadcast(

@@ -89,7 +89,7 @@ def test_schedule_import_list_and_remove(tmp_path: Path) -> None:
     assert listed.returncode == 0
     assert "th-national-1" in listed.stdout and "vn-national-1" not in listed.stdout
     assert "general-assembly-2027" in listed.stdout
-    assert _bot("schedule", "remove", "th-national-1", tmp_path=tmp_path).returncode == 0
+    assert _bot("schedule", "remove", "th-national-1", "--yes", tmp_path=tmp_path).returncode == 0
     gone = _bot("schedule", "remove", "th-national-1", tmp_path=tmp_path)
     assert gone.returncode == 1 and "no event 'th-national-1'" in gone.stderr
 
