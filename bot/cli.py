@@ -233,7 +233,10 @@ def reminders_send_due(
     from bot.storage.db import make_engine
 
     _logging("WARNING")
-    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    except ValueError:
+        raise typer.BadParameter("a moment like 2027-08-05T11:00:00Z", param_hint="--now") from None
     if moment.tzinfo is None:
         raise typer.BadParameter("give a time zone, e.g. 2027-08-05T11:00:00Z", param_hint="now")
     settings = get_settings()

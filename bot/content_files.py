@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import yaml
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from bot.i18n.catalogs import LANGUAGES
 
@@ -57,10 +59,20 @@ def read_records(path: Path, section: str) -> Contents:
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return Contents(list(_xlsx_records(path)))
-    text = path.read_text(encoding="utf-8-sig")
+    text = _utf8(path.read_bytes())
     if suffix == ".csv":
         return _csv_contents(text)
     return Contents(list(_yaml_records(text, section, path.name)))
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InvalidFile(
+            [f'line {line}: not UTF-8 text; save it as "CSV UTF-8" (or as .xlsx) and try again']
+        ) from None
 
 
 def _yaml_records(text: str, section: str, name: str) -> Iterator[Record]:
@@ -100,7 +112,10 @@ def _csv_contents(text: str) -> Contents:
 
 
 def _xlsx_records(path: Path) -> Iterator[Record]:
-    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, BadZipFile, KeyError):
+        raise InvalidFile(["row 1: not an .xlsx workbook; save it again as .xlsx"]) from None
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]

@@ -111,3 +111,9 @@ def test_the_export_format_follows_the_file_name(tmp_path: Path) -> None:
     assert "csv, but the file name ends in .xlsx" in _one_line(clash.stderr)
     unnamed = _bot("export", "statements", "-o", str(tmp_path / "statements"), tmp_path=tmp_path)
     assert "end the file name in .xlsx, .csv or .json" in _one_line(unnamed.stderr)
+
+
+def test_a_moment_that_is_not_one_is_explained(tmp_path: Path) -> None:
+    result = _bot("reminders", "send-due", "--now", "tomorrow", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "Invalid value for --now: a moment like 2027-08-05T11:00:00Z" in _one_line(result.stderr)

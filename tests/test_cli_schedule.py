@@ -179,3 +179,26 @@ def test_removing_an_event_asks_first_and_says_who_had_reminders(tmp_path: Path)
     assert "th-national-2" not in _bot("schedule", "list", tmp_path=tmp_path).stdout
     quiet = _bot("schedule", "remove", "th-national-3", "--yes", tmp_path=tmp_path)
     assert quiet.returncode == 0 and "Remove th-national-3?" not in quiet.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        (
+            "latin.csv",  # what Excel's plain "CSV" gives on Windows
+            "id,kind,starts,time_zone,title_en\nga,ga,2027-09-23 12:00,UTC,Assemblée\n".encode(
+                "cp1252"
+            ),
+            'line 2: not UTF-8 text; save it as "CSV UTF-8" (or as .xlsx)',
+        ),
+        ("broken.xlsx", b"not a workbook", "row 1: not an .xlsx workbook"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_explained(
+    db: Path, name: str, data: bytes, problem: str
+) -> None:
+    path = db / name
+    path.write_bytes(data)
+    result = _bot("schedule", "import", str(path), tmp_path=db)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"{name}: {problem}")
