@@ -6,9 +6,6 @@ from __future__ import annotations
 import csv
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from bot.i18n.catalogs import LANGUAGES
 
 COLUMNS = (
@@ -92,6 +89,10 @@ def template_csv() -> bytes:
 
 def template_xlsx() -> bytes:
     """Every cell is text, so a spreadsheet never turns a time into its own date format."""
+    # Imported here: `bot` reads this module's column help at start, for every command.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
