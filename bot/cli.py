@@ -10,24 +10,22 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlmodel import Session
 
+from bot.cli_base import DISPLAY, file_format, group, output_file, print_table, run, say
+from bot.cli_schedule import load_file, schedule_app
 from bot.cli_staff import broadcast, data_app, roles_app
 from bot.config import get_settings
 
-app = typer.Typer(help="GPSNR smallholder assistant.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
-i18n_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
-telegram_app = typer.Typer(help="Telegram: webhook, command menus, polling.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Outgoing messages.", no_args_is_help=True)
-schedule_app = typer.Typer(
-    help="The calls and the General Assembly (Secretariat).", no_args_is_help=True
-)
-resolutions_app = typer.Typer(help="The GA resolutions (Secretariat).", no_args_is_help=True)
-reminders_app = typer.Typer(help="Call reminders.", no_args_is_help=True)
-export_app = typer.Typer(help="Exports for the Secretariat.", no_args_is_help=True)
+app = group("GPSNR smallholder assistant.")
+db_app = group("Database schema.")
+demo_app = group("Demo data.")
+i18n_app = group("Translation catalogs.")
+telegram_app = group("Telegram: webhook, command menus, polling.")
+outbox_app = group("Outgoing messages.")
+resolutions_app = group("The GA resolutions (Secretariat).")
+reminders_app = group("Call reminders.")
+export_app = group("Exports for the Secretariat.")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(i18n_app, name="i18n")
@@ -45,16 +43,14 @@ CHANNEL_CHOICES = ("sms", "whatsapp", "telegram")
 err = Console(stderr=True)
 
 
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A table for people at a terminal; tab-separated lines for scripts and pipes."""
-    if not sys.stdout.isatty():
-        for row in [headers, *rows]:
-            print("\t".join(row))
-        return
-    table = Table(*headers)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+@app.callback()
+def root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="When a command fails, show the traceback too.")
+    ] = False,
+) -> None:
+    """GPSNR smallholder assistant."""
+    DISPLAY.traceback = debug
 
 
 def _logging(level: str | None = None) -> None:
@@ -146,7 +142,7 @@ def telegram_setup() -> None:
             return await set_up(bot, settings)
 
     for line in asyncio.run(run()):
-        err.print(line)
+        say(line)
 
 
 @telegram_app.command("poll")
@@ -170,95 +166,10 @@ def outbox_report() -> None:
     engine = make_engine(get_settings().database_url)
     counts, reasons = build(engine)
     engine.dispose()
-    _print_table(["status", "messages"], [[status, str(count)] for status, count in counts])
+    print_table(["status", "messages"], [[status, str(count)] for status, count in counts])
     if reasons:
         rows = [[status, reason or "-", str(count)] for status, reason, count in reasons]
-        _print_table(["status", "reason", "messages"], rows)
-
-
-def _import(kind: str, path: Path) -> None:
-    from bot.content_import import InvalidFile, import_resolutions, import_schedule
-    from bot.storage.db import make_engine
-
-    importer = import_schedule if kind == "schedule" else import_resolutions
-    engine = make_engine(get_settings().database_url)
-    try:
-        with Session(engine) as db, db.begin():
-            outcome = importer(db, path)
-    except InvalidFile as error:
-        for problem in error.problems:
-            err.print(f"{path.name}: {problem}", markup=False)
-        err.print(f"{len(error.problems)} problem(s); nothing was imported")
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
-    err.print(
-        f"{len(outcome.created)} added, {len(outcome.updated)} updated, "
-        f"{len(outcome.unchanged)} unchanged"
-    )
-
-
-@schedule_app.command("import")
-def schedule_import(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or CSV file.")],
-) -> None:
-    """Add or update events from a file (idempotent on each event's id)."""
-    _import("schedule", path)
-
-
-@schedule_app.command("list")
-def schedule_list(
-    country: Annotated[
-        str | None, typer.Option(help="Only this country's calls (e.g. TH).")
-    ] = None,
-) -> None:
-    """The events, soonest first, with their times in UTC."""
-    from sqlmodel import col, or_, select
-
-    from bot.storage.db import make_engine
-    from bot.storage.models import Event
-
-    engine = make_engine(get_settings().database_url)
-    with Session(engine) as db:
-        query = select(Event).order_by(col(Event.starts_at))
-        if country:
-            mine = or_(col(Event.country) == country.upper(), col(Event.country).is_(None))
-            query = query.where(mine)
-        events = db.exec(query).all()
-    engine.dispose()
-    rows = [
-        [
-            event.id,
-            event.kind,
-            event.country or "all",
-            event.starts_at.strftime("%Y-%m-%d %H:%M"),
-            str(event.duration_minutes),
-            event.title.get("en", ""),
-        ]
-        for event in events
-    ]
-    _print_table(["id", "kind", "country", "starts (UTC)", "minutes", "title"], rows)
-
-
-@schedule_app.command("remove")
-def schedule_remove(event_id: Annotated[str, typer.Argument(help="The event's id.")]) -> None:
-    """Remove an event (and people's reminder choices for it)."""
-    from sqlmodel import col, delete
-
-    from bot.storage.db import make_engine
-    from bot.storage.models import Event, ReminderChoice
-
-    engine = make_engine(get_settings().database_url)
-    with Session(engine) as db, db.begin():
-        event = db.get(Event, event_id)
-        if event is not None:
-            db.exec(delete(ReminderChoice).where(col(ReminderChoice.event_id) == event_id))
-            db.delete(event)
-    engine.dispose()
-    if event is None:
-        err.print(f"no event {event_id!r}")
-        raise typer.Exit(1)
-    err.print(f"removed {event_id}")
+        print_table(["status", "reason", "messages"], rows)
 
 
 @resolutions_app.command("import")
@@ -266,7 +177,7 @@ def resolutions_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or CSV file.")],
 ) -> None:
     """Add or update resolutions from a file (idempotent on each resolution's id)."""
-    _import("resolutions", path)
+    load_file("resolutions", path)
 
 
 @resolutions_app.command("list")
@@ -282,7 +193,7 @@ def resolutions_list() -> None:
         rows = db.exec(select(Resolution).order_by(col(Resolution.position))).all()
     engine.dispose()
     table_rows = [[str(row.position), row.id, row.title.get("en", "")] for row in rows]
-    _print_table(["number", "id", "title"], table_rows)
+    print_table(["number", "id", "title"], table_rows)
 
 
 @reminders_app.command("list")
@@ -306,7 +217,7 @@ def reminders_list(
         ]
         for row in rows
     ]
-    _print_table(["event", "before", "due (UTC)", "recipients now"], table)
+    print_table(["event", "before", "due (UTC)", "recipients now"], table)
 
 
 @reminders_app.command("send-due")
@@ -322,7 +233,10 @@ def reminders_send_due(
     from bot.storage.db import make_engine
 
     _logging("WARNING")
-    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    except ValueError:
+        raise typer.BadParameter("a moment like 2027-08-05T11:00:00Z", param_hint="--now") from None
     if moment.tzinfo is None:
         raise typer.BadParameter("give a time zone, e.g. 2027-08-05T11:00:00Z", param_hint="now")
     settings = get_settings()
@@ -331,12 +245,12 @@ def reminders_send_due(
     engine.dispose()
     for due in done:
         fired = due.fired
-        err.print(
+        say(
             f"{due.planned.job_id}: {fired.created} queued, {fired.already_there} already queued, "
             f"{fired.too_late} too late"
         )
     if not done:
-        err.print("nothing due")
+        say("nothing due")
 
 
 @reminders_app.command("plan")
@@ -355,20 +269,31 @@ def reminders_plan(
         set_offsets(db, kind, minutes)
     engine.dispose()
     planned = ", ".join(str(m) for m in sorted(set(minutes), reverse=True))
-    err.print(f"{kind}: reminders {planned} minutes before")
+    say(f"{kind}: reminders {planned} minutes before")
 
 
 @export_app.command("statements")
 def export_statements(
-    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or json.")] = "csv",
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="The file to write; its name gives the format: .xlsx, .csv, .json",
+        ),
+    ],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="xlsx, csv or json (default: from the name).")
+    ] = None,
     country: Annotated[str | None, typer.Option(help="Only this country (e.g. TH).")] = None,
     since: Annotated[
         str | None, typer.Option(help="Only versions sent from this date (YYYY-MM-DD, UTC).")
     ] = None,
-    all_versions: Annotated[bool, typer.Option(help="Every version, not only the latest.")] = False,
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="Every version, not only the latest.")
+    ] = False,
     with_contacts: Annotated[
-        bool, typer.Option(help="Full phone numbers (default: masked).")
+        bool, typer.Option("--with-contacts", help="Full phone numbers (default: masked).")
     ] = False,
 ) -> None:
     """Candidate statements: one row per candidate's latest version (or every version)."""
@@ -380,8 +305,7 @@ def export_statements(
     from bot.storage.audit import CLI, audit
     from bot.storage.db import make_engine
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter("csv, xlsx or json", param_hint="--format")
+    chosen = file_format(output_file(output), fmt, tuple(FORMATS))
     start = None
     if since:
         try:
@@ -406,9 +330,9 @@ def export_statements(
     engine.dispose()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting", total=len(records))
-        data = FORMATS[fmt](records, lambda: progress.advance(task))
+        data = FORMATS[chosen](records, lambda: progress.advance(task))
     output.write_bytes(data)
-    err.print(f"{len(records)} statements written to {output}")
+    say(f"{len(records)} statements written to {output}")
 
 
 @db_app.command("upgrade")
@@ -421,7 +345,7 @@ def db_upgrade() -> None:
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
     engine.dispose()
-    err.print("database is up to date")
+    say("database is up to date")
 
 
 @db_app.command("revision")
@@ -443,9 +367,9 @@ def demo_load() -> None:
     upgrade(engine)
     added = load(engine)
     engine.dispose()
-    err.print(f"demo data: {added} people added")
-    _import("schedule", SAMPLES / "schedule.yaml")
-    _import("resolutions", SAMPLES / "resolutions.yaml")
+    say(f"demo data: {added} people added")
+    load_file("schedule", SAMPLES / "schedule.yaml")
+    load_file("resolutions", SAMPLES / "resolutions.yaml")
 
 
 @i18n_app.command("update")
@@ -454,7 +378,7 @@ def i18n_update() -> None:
     from bot.i18n.tools import update
 
     for path in update():
-        err.print(f"updated {path}")
+        say(f"updated {path}")
 
 
 @i18n_app.command("reach")
@@ -472,18 +396,16 @@ def i18n_reach(
         result = reach(lang)
         ok = result.tutorial_segments <= TUTORIAL_BUDGET and not result.over_budget
         failed |= not ok
-        err.print(
+        say(
             f"{lang}: tutorial {result.tutorial_segments}/{TUTORIAL_BUDGET} segments, longest "
             f"message {result.longest.segments}/{MAX_SEGMENTS_PER_MESSAGE}"
             + ("" if ok else "  << over budget")
         )
         for message in result.over_budget:
-            err.print(f"   {message.segments} segments: {message.text!r}", markup=False)
+            say(f"   {message.segments} segments: {message.text!r}")
         if show:
             for message in every_message(lang):
-                err.print(
-                    f"   [{message.segments} {message.encoding}] {message.text!r}", markup=False
-                )
+                say(f"   [{message.segments} {message.encoding}] {message.text!r}")
     if failed:
         raise typer.Exit(1)
 
@@ -495,11 +417,11 @@ def i18n_check() -> None:
 
     problems = check()
     for problem in problems:
-        err.print(str(problem))
+        say(str(problem))
     if problems:
         raise typer.Exit(1)
-    err.print("catalogs complete")
+    say("catalogs complete")
 
 
 def main() -> None:
-    app()
+    sys.exit(run(app))

@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.cli_base import file_format, group, output_file, print_table, say
 from bot.config import get_settings
 
-roles_app = typer.Typer(help="Champion and Secretariat roles (operators).", no_args_is_help=True)
-data_app = typer.Typer(help="A person's data: show or erase it (operators).", no_args_is_help=True)
-err = Console(stderr=True)
+roles_app = group("Champion and Secretariat roles (operators).")
+data_app = group("A person's data: show, export or erase it (operators).")
 
 Who = Annotated[
     str, typer.Argument(help="Phone number (+66812345678) or Telegram id (tg:123456789).")
@@ -51,7 +50,7 @@ def roles_grant(
     finally:
         engine.dispose()
     where = f" for {country.upper()}" if country else ""
-    err.print(f"person {person_id} is now {role}{where}")
+    say(f"person {person_id} is now {role}{where}")
 
 
 @roles_app.command("revoke")
@@ -70,13 +69,12 @@ def roles_revoke(who: Who) -> None:
         raise typer.BadParameter(str(error)) from None
     finally:
         engine.dispose()
-    err.print(f"person {person_id} is a smallholder again")
+    say(f"person {person_id} is a smallholder again")
 
 
 @roles_app.command("list")
 def roles_list() -> None:
     """Everyone with a role, phones masked."""
-    from bot.cli import _print_table
     from bot.storage.roles import holders
 
     engine = _engine()
@@ -94,7 +92,7 @@ def roles_list() -> None:
         ]
         for h in found
     ]
-    _print_table(["person", "role", "country", "phone", "telegram", "since (UTC)"], rows)
+    print_table(["person", "role", "country", "phone", "telegram", "since (UTC)"], rows)
 
 
 def broadcast(
@@ -107,22 +105,28 @@ def broadcast(
     yes: Annotated[bool, typer.Option("--yes", help="Send without asking.")] = False,
 ) -> None:
     """Send one message to the smallholders of a country (or all): preview, confirm, queue."""
+    from rich.console import Console
     from rich.progress import Progress
 
-    from bot.broadcasts.audience import Audience
+    from bot.broadcasts.audience import Audience, reach
     from bot.broadcasts.expand import create, expand
     from bot.broadcasts.views import preview
     from bot.i18n.formatting import Reader
     from bot.phones import PROJECT_COUNTRIES
     from bot.render import to_text
     from bot.storage.audit import CLI
-    from bot.storage.models import utcnow
+    from bot.storage.models import Event, utcnow
 
-    if all_countries == bool(country):
+    if all_countries and country:
         raise typer.BadParameter("give --country XX or --all, not both", param_hint="--country")
+    if not all_countries and not country:
+        raise typer.BadParameter(
+            "missing: say who gets it, --country XX for one country or --all for every country"
+        )
     if country and country.upper() not in PROJECT_COUNTRIES:
         raise typer.BadParameter(f"one of {', '.join(PROJECT_COUNTRIES)}", param_hint="--country")
-    kind, _, event_id = audience.replace("-", "_").partition(":")
+    kind, _, event_id = audience.partition(":")
+    kind = kind.replace("-", "_")  # not-tutorial; an event's id keeps its dashes
     if kind not in ("all", "not_tutorial", "event") or (kind == "event") != bool(event_id):
         raise typer.BadParameter("all, not-tutorial or event:ID", param_hint="--audience")
     text = text_file.read_text(encoding="utf-8").strip()
@@ -133,15 +137,22 @@ def broadcast(
     engine = _engine()
     now = utcnow()
     with Session(engine) as db:
+        if event_id and db.get(Event, event_id) is None:
+            raise typer.BadParameter(
+                f"no event {event_id!r} (`bot schedule list` shows them)", param_hint="--audience"
+            )
+        nobody = not reach(db, chosen)
         shown = preview(db, chosen, text, now, settings.sms_segment_price)
-    err.print(to_text(shown, Reader(language="en")))
+    say(to_text(shown, Reader(language="en")))
+    if nobody:
+        raise typer.Exit(1)
     if not yes and not typer.confirm("Send it now?"):
-        err.print("cancelled: nothing was sent")
+        say("cancelled: nothing was sent")
         raise typer.Exit(1)
     with Session(engine, expire_on_commit=False) as db, db.begin():
         row = create(db, chosen, text, CLI, now)
     assert row.id is not None
-    with Progress(console=err, transient=True) as progress:
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("queueing", total=None)
         created = expand(
             engine,
@@ -150,7 +161,7 @@ def broadcast(
             lambda done, total: progress.update(task, completed=done, total=total),
         )
     engine.dispose()
-    err.print(f"broadcast {row.id}: {created} messages queued; the worker sends them")
+    say(f"broadcast {row.id}: {created} messages queued; the worker sends them")
 
 
 @data_app.command("show")
@@ -169,6 +180,36 @@ def data_show(who: Who) -> None:
             raise typer.BadParameter(str(error)) from None
         print(to_text(summary(db, person), Reader(language="en")))
     engine.dispose()
+
+
+@data_app.command("export")
+def data_export(
+    who: Who,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The JSON file to write, e.g. person.json.")
+    ],
+) -> None:
+    """For an access request: everything stored about one person, as a JSON file."""
+    import json
+
+    from bot.storage.access import everything
+    from bot.storage.audit import CLI, audit
+    from bot.storage.models import utcnow
+    from bot.storage.roles import RoleError, find_existing
+
+    file_format(output_file(output), None, ("json",))
+    engine = _engine()
+    now = utcnow()
+    with Session(engine) as db, db.begin():
+        try:
+            person = find_existing(db, who)
+        except RoleError as error:
+            raise typer.BadParameter(str(error)) from None
+        document = everything(db, person, now)
+        audit(db, CLI, "access_export", f"person:{person.id}", now, file=output.name)
+    engine.dispose()
+    output.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    say(f"person {document['person']['id']}: everything stored written to {output}")
 
 
 @data_app.command("delete")
@@ -194,4 +235,4 @@ def data_delete(
         person_id = person.id
     empty_log(engine)  # the web process keeps the database open: its log would keep them
     engine.dispose()
-    err.print(f"person {person_id}: data erased")
+    say(f"person {person_id}: data erased")

@@ -1,4 +1,4 @@
-"""Import the schedule and the resolutions from YAML or CSV, validated, idempotent on ids.
+"""Import the schedule and the resolutions from YAML, CSV or XLSX, validated, idempotent on ids.
 
 Every problem is reported with its line number and nothing is written unless the whole file
 is valid. Importing the same file twice changes nothing; a changed row updates its record.
@@ -6,39 +6,26 @@ is valid. Importing the same file twice changes nothing; a changed row updates i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from sqlmodel import Session, SQLModel
 
+from bot.content_files import InvalidFile, Record, read_records
 from bot.i18n.catalogs import LANGUAGES, SOURCE_LANGUAGE
 from bot.phones import PROJECT_COUNTRIES
 from bot.storage.models import Event, Resolution, utcnow
 
-ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Whole-string match (`fullmatch`): `$` would let a trailing newline through.
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 KINDS = ("national", "international", "ga")
+DAY_FIRST = re.compile(r"\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b")  # 28/07/2027, 07.28.27
 COUNTRIES = set(PROJECT_COUNTRIES)
-
-
-class InvalidFile(ValueError):
-    """The file has problems; `problems` lists each with its line. Nothing was written."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-@dataclass
-class Record:
-    line: int
-    values: dict[str, Any]
 
 
 @dataclass
@@ -46,70 +33,7 @@ class Outcome:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-
-def read_records(path: Path, section: str) -> list[Record]:
-    """Rows of a YAML list under `section`, or of a CSV file, each with its line number."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() == ".csv":
-        return list(_csv_records(text))
-    return list(_yaml_records(text, section, path.name))
-
-
-def _yaml_records(text: str, section: str, name: str) -> Iterator[Record]:
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(error, "problem", error)
-        raise InvalidFile([f"line {line}: not valid YAML ({problem})"]) from None
-    if not isinstance(data, dict) or not isinstance(data.get(section), list):
-        raise InvalidFile([f"line 1: {name} needs a list under `{section}:`"])
-    assert isinstance(root, yaml.MappingNode)
-    node = next(v for k, v in root.value if k.value == section)
-    for item_node, values in zip(node.value, data[section], strict=True):
-        line = item_node.start_mark.line + 1
-        if not isinstance(values, dict):
-            raise InvalidFile([f"line {line}: each entry must be a mapping"])
-        yield Record(line, values)
-
-
-def _csv_records(text: str) -> Iterator[Record]:
-    reader = csv.DictReader(io.StringIO(text))
-    for row in reader:
-        yield Record(reader.line_num, _nest_languages(row))
-
-
-def _nest_languages(row: Mapping[str, str | None]) -> dict[str, Any]:
-    """CSV columns `title_en`, `title_th`... become {"title": {"en": ..., "th": ...}}."""
-    values: dict[str, Any] = {}
-    for column, cell in row.items():
-        if column is None:
-            continue
-        cell = (cell or "").strip()
-        base, _, language = column.partition("_")
-        if language in LANGUAGES and base in ("title", "agenda", "summary", "detail"):
-            if cell:
-                values.setdefault(base, {})[language] = cell
-        elif column == "dial_in":
-            values[column] = _dial_in_cell(cell)
-        elif cell:
-            values[column] = cell
-    return values
-
-
-def _dial_in_cell(cell: str) -> dict[str, list[str]]:
-    """`TH:+66 2 555 0100|+66 2 555 0101;VN:+84 ...`"""
-    numbers: dict[str, list[str]] = {}
-    for part in filter(None, (p.strip() for p in cell.split(";"))):
-        country, _, listed = part.partition(":")
-        numbers[country.strip()] = [n.strip() for n in listed.split("|") if n.strip()]
-    return numbers
+    notes: list[str] = field(default_factory=list)  # how the file was read
 
 
 # -- checking --------------------------------------------------------------------------------
@@ -121,16 +45,22 @@ class Checker:
         self.problems: list[str] = []
 
     def fail(self, field_name: str, message: str) -> None:
-        self.problems.append(f"line {self.record.line}: {field_name}: {message}")
+        self.problems.append(f"{self.record.where}: {field_name}: {message}")
 
     def get(self, name: str) -> Any:
         return self.record.values.get(name)
 
     def id(self) -> str:
-        value = str(self.get("id") or "")
-        if not ID.match(value):
-            self.fail("id", "required; letters, digits, - _ . (at most 64)")
-        return value
+        value = self.get("id")
+        text = "" if value is None else str(value)
+        if not text:
+            self.fail("id", "required: letters, digits, - and _ (at most 64), e.g. th-national-1")
+        elif not ID.fullmatch(text):
+            self.fail(
+                "id",
+                f"{text!r}: only letters, digits, - and _ (at most 64), e.g. th-national-1",
+            )
+        return text
 
     def texts(self, name: str, required: bool) -> dict[str, str]:
         value = self.get(name) or {}
@@ -147,16 +77,39 @@ class Checker:
         return {str(k): str(v).strip() for k, v in value.items() if v}
 
     def moment(self, name: str) -> datetime | None:
+        """A date and time with an offset, or without one and a `time_zone` column."""
         value = self.get(name)
         if isinstance(value, str):
+            if DAY_FIRST.match(value):
+                self.fail(name, f"{value!r}: use YYYY-MM-DD, e.g. 2027-07-28 14:00")
+                return None
             try:
                 value = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 value = None
+        zone = self.zone()
+        if isinstance(value, datetime) and value.tzinfo is None and zone is not None:
+            value = value.replace(tzinfo=zone)
         if not isinstance(value, datetime) or value.tzinfo is None:
-            self.fail(name, "a date and time with its time zone, e.g. 2027-07-28T14:00:00+07:00")
+            self.fail(
+                name,
+                "a date and time with its time zone, e.g. 2027-07-28T14:00:00+07:00, or "
+                "2027-07-28 14:00 with a time_zone such as Asia/Bangkok",
+            )
             return None
+        if zone is not None and value.utcoffset() != value.astimezone(zone).utcoffset():
+            self.fail(name, f"its offset is not {self.get('time_zone')}'s at that date")
         return value
+
+    def zone(self) -> ZoneInfo | None:
+        name = self.get("time_zone")
+        if name is None:
+            return None
+        try:
+            return ZoneInfo(str(name).strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail("time_zone", f"{name!r}: a time zone name such as Asia/Bangkok")
+            return None
 
     def number(self, name: str, default: int, low: int, high: int) -> int:
         value = self.get(name)
@@ -181,7 +134,7 @@ def check_event(record: Record) -> tuple[dict[str, Any], list[str]]:
         c.fail("kind", f"one of {', '.join(KINDS)}")
     country = _country(c, kind)
     url = c.get("join_url")
-    if url is not None and not re.match(r"^https?://\S+$", str(url)):
+    if url is not None and not re.fullmatch(r"https?://\S+", str(url)):
         c.fail("join_url", "a web address starting with https://")
     values = {
         "id": c.id(),
@@ -210,6 +163,7 @@ EVENT_FIELDS = (
     "dial_in",
     "title",
     "agenda",
+    "time_zone",
 )
 
 
@@ -234,7 +188,7 @@ def _dial_in(c: Checker) -> dict[str, list[str]]:
             c.fail("dial_in", f"unknown country {country!r}")
         items = [listed] if isinstance(listed, str) else listed
         if not isinstance(items, list) or not all(
-            re.match(r"^\+[0-9 ]{6,20}$", str(n)) for n in items
+            re.fullmatch(r"\+[0-9 ]{6,20}", str(n)) for n in items
         ):
             c.fail("dial_in", f"{country}: numbers in international form, like +66 2 555 0100")
             continue
@@ -272,17 +226,21 @@ def import_file(
     model: type[SQLModel],
     now: datetime | None = None,
 ) -> Outcome:
-    records = read_records(path, section)
+    contents = read_records(path, section)
     checked, problems = [], []
-    for record in records:
+    first: dict[str, Record] = {}
+    for record in contents.records:
         values, found = check(record)
         checked.append(values)
         problems += found
-    ids = [v["id"] for v in checked]
-    problems += [f"id: {i!r} appears twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        seen = first.setdefault(values["id"], record)
+        if seen is not record and values["id"]:
+            problems.append(f"{record.where}: id: {values['id']!r} is also on {seen.where}")
     if problems:
         raise InvalidFile(problems)
-    return _upsert(db, model, checked, now or utcnow())
+    outcome = _upsert(db, model, checked, now or utcnow())
+    outcome.notes = contents.notes
+    return outcome
 
 
 def _upsert(

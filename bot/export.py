@@ -3,7 +3,7 @@
 Read-only and deterministic: the same database gives the same bytes. Phone numbers are masked
 unless asked for. Spreadsheet formula injection is made inert: in CSV a cell that starts with
 = + - @ or a tab, carriage return or line feed gets a leading apostrophe (OWASP); in XLSX every
-text cell is stored explicitly as text, so nothing is ever evaluated.
+text cell is stored explicitly as text, so nothing is ever evaluated (bot/export_xlsx.py).
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font
+import phonenumbers
+from phonenumbers import PhoneNumberFormat
 from sqlmodel import Session, col, select
 
 from bot.engine.statement import IN_GROUP
+from bot.export_xlsx import to_xlsx
 from bot.i18n.formatting import zone
-from bot.phones import mask
+from bot.phones import mask, parse_phone
 from bot.storage.models import Person, StatementVersion
 
 COLUMNS = (
@@ -47,11 +45,28 @@ COLUMNS = (
     "statement",
     "submitted_at_utc",
     "submitted_at_local",
+    "time_zone",
     "channel",
     "withdrawn",
 )
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-MAX_WIDTH = 60
+# Values we produce ourselves (ids, codes, times, numbers, phones): never formulas. Any other
+# column holds what people typed and is guarded, including columns added later.
+OURS = frozenset(
+    {
+        "candidate_id",
+        "version",
+        "country",
+        "language",
+        "phone",
+        "area_ha",
+        "submitted_at_utc",
+        "submitted_at_local",
+        "time_zone",
+        "channel",
+        "withdrawn",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,7 @@ def _row(version: StatementVersion, person: Person, with_contacts: bool) -> dict
         "statement": version.text,
         "submitted_at_utc": version.submitted_at.isoformat(),
         "submitted_at_local": local.isoformat(),
+        "time_zone": person.timezone or "",
         "channel": version.channel,
         "withdrawn": version.withdrawn_at.isoformat() if version.withdrawn_at else "",
     }
@@ -114,13 +130,34 @@ def inert(value: Any) -> Any:
     return value
 
 
+def csv_phone(phone: str) -> str:
+    """A phone number as a spreadsheet shows it without help: "+66812345678" would be read as
+    a formula (and its guard shown), and bare digits as a number; "66 81 234 5678" stays text."""
+    parsed = parse_phone(phone)  # None for a masked number
+    if parsed is None:
+        return phone.removeprefix("+")
+    grouped = phonenumbers.format_number(
+        phonenumbers.parse(parsed.e164), PhoneNumberFormat.INTERNATIONAL
+    )
+    return grouped.removeprefix("+")
+
+
+def _csv_cell(column: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if column == "phone":
+        return csv_phone(value)
+    return value if column in OURS else inert(value)
+
+
 def to_csv(records: Iterable[dict[str, Any]], tick: Callable[[], None] = lambda: None) -> bytes:
-    """UTF-8 with a byte-order mark, so spreadsheets read Thai and Burmese correctly."""
+    """UTF-8 with a byte-order mark, so spreadsheets read Thai and Burmese correctly. What
+    people typed is made inert; what we write ourselves is safe as it is (no visible guard)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for record in records:
-        writer.writerow([inert("" if record[c] is None else record[c]) for c in COLUMNS])
+        writer.writerow([_csv_cell(c, record[c]) for c in COLUMNS])
         tick()
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -134,82 +171,11 @@ def to_json(records: Iterable[dict[str, Any]], tick: Callable[[], None] = lambda
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def to_xlsx(records: list[dict[str, Any]], tick: Callable[[], None] = lambda: None) -> bytes:
-    """An "All" sheet and one per country; header frozen, columns sized, text wrapped."""
-    book = Workbook()
-    everyone = book.active
-    assert everyone is not None
-    everyone.title = "All"
-    sheets = {"All": everyone}
-    for country in sorted({r["country"] or "none" for r in records}):
-        sheets[country] = book.create_sheet(country)
-    for sheet in sheets.values():
-        _header(sheet)
-    for record in records:
-        for sheet in (everyone, sheets[record["country"] or "none"]):
-            sheet.append([_cell(sheet, record[c]) for c in COLUMNS])
-        tick()
-    for sheet in sheets.values():
-        _finish(sheet)
-    moment = max((r["submitted_at_utc"] for r in records), default="2000-01-01T00:00:00+00:00")
-    book.properties.created = book.properties.modified = datetime.fromisoformat(moment).replace(
-        tzinfo=None
-    )
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return _without_clock(buffer.getvalue())
+def xlsx(records: list[dict[str, Any]], tick: Callable[[], None] = lambda: None) -> bytes:
+    return to_xlsx(records, COLUMNS, tick)
 
 
-MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
-CREATED = re.compile(rb"<dcterms:created[^>]*>([^<]*)</dcterms:created>")
-
-
-def _without_clock(xlsx: bytes) -> bytes:
-    """openpyxl stamps the zip entries and the "modified" property with the moment of
-    saving: the same data would give different files a second apart. Entries get one fixed
-    time, and "modified" the "created" we set (the latest statement's time)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w") as target:
-        for entry in source.infolist():
-            data = source.read(entry.filename)
-            if entry.filename == "docProps/core.xml":
-                created = CREATED.search(data)
-                if created:
-                    data = MODIFIED.sub(rb"\g<1>" + created.group(1) + rb"\g<2>", data)
-            fixed = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = entry.compress_type
-            fixed.external_attr = entry.external_attr
-            target.writestr(fixed, data)
-    return out.getvalue()
-
-
-def _header(sheet: Any) -> None:
-    sheet.append(list(COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-
-
-def _cell(sheet: Any, value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    cell = Cell(sheet, value=None)
-    cell.value = value  # openpyxl would read "=..." as a formula: set the type explicitly
-    cell.data_type = "s"
-    return cell
-
-
-def _finish(sheet: Any) -> None:
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for column in sheet.columns:
-        cells = list(column)
-        longest = max((len(str(c.value or "")) for c in cells), default=0)
-        sheet.column_dimensions[cells[0].column_letter].width = min(max(longest, 8) + 2, MAX_WIDTH)
-        for cell in cells[1:]:
-            cell.alignment = wrap
-
-
-FORMATS: dict[str, Callable[..., bytes]] = {"csv": to_csv, "json": to_json, "xlsx": to_xlsx}
+FORMATS: dict[str, Callable[..., bytes]] = {"xlsx": xlsx, "csv": to_csv, "json": to_json}
 
 
 def export(db: Session, query: Query, fmt: str, tick: Callable[[], None] = lambda: None) -> bytes:

@@ -89,7 +89,7 @@ def test_schedule_import_list_and_remove(tmp_path: Path) -> None:
     assert listed.returncode == 0
     assert "th-national-1" in listed.stdout and "vn-national-1" not in listed.stdout
     assert "general-assembly-2027" in listed.stdout
-    assert _bot("schedule", "remove", "th-national-1", tmp_path=tmp_path).returncode == 0
+    assert _bot("schedule", "remove", "th-national-1", "--yes", tmp_path=tmp_path).returncode == 0
     gone = _bot("schedule", "remove", "th-national-1", tmp_path=tmp_path)
     assert gone.returncode == 1 and "no event 'th-national-1'" in gone.stderr
 
@@ -113,4 +113,4 @@ def test_export_statements_writes_the_file(tmp_path: Path) -> None:
     assert "0 statements written" in result.stderr
     assert output.read_bytes().startswith("\ufeffcandidate_id,version,name".encode())
     bad = _bot("export", "statements", "--format", "pdf", "-o", str(output), tmp_path=tmp_path)
-    assert bad.returncode != 0 and "csv, xlsx or json" in " ".join(bad.stderr.split())
+    assert bad.returncode != 0 and "xlsx, csv or json" in bad.stderr

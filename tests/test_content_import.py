@@ -95,7 +95,7 @@ def test_an_import_creates_then_changes_nothing_then_updates(
             "line 2: join_url: a web address",
         ),
         (("duration: 90", "duration: ninety"), "line 2: duration: a whole number from 10 to 600"),
-        (("  - id: ga", "  - id: th-national-1"), "id: 'th-national-1' appears twice"),
+        (("  - id: ga", "  - id: th-national-1"), "line 13: id: 'th-national-1' is also on line 2"),
         (("    passcode:", "    pascode:"), "line 2: pascode: unknown field"),
     ],
 )
@@ -128,7 +128,8 @@ def test_csv_rows_are_read_with_their_line_numbers(db_engine: Engine, tmp_path: 
     with pytest.raises(InvalidFile) as raised:
         _import(db_engine, path)
     assert raised.value.problems == [
-        "line 3: starts: a date and time with its time zone, e.g. 2027-07-28T14:00:00+07:00"
+        "line 3: starts: a date and time with its time zone, e.g. 2027-07-28T14:00:00+07:00, "
+        "or 2027-07-28 14:00 with a time_zone such as Asia/Bangkok"
     ]
     _write(
         tmp_path,

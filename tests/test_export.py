@@ -150,7 +150,7 @@ def test_xlsx_has_a_sheet_per_country_text_cells_and_no_formula(
     candidates: Engine, tmp_path: Path
 ) -> None:
     book = load_workbook(io.BytesIO(_export(candidates, "xlsx")))
-    assert book.sheetnames == ["All", "MM", "TH"]
+    assert book.sheetnames == ["Statements", "All", "MM", "TH"]
     every = book["All"]
     assert every.freeze_panes == "A2"
     header = [c.value for c in every[1]]
@@ -169,7 +169,10 @@ def test_xlsx_has_a_sheet_per_country_text_cells_and_no_formula(
     thai = book["TH"]
     record = dict(zip(header, [c.value for c in thai[2]], strict=True))
     assert record["name"] == "สมชาย สุขใจ" and record["area_ha"] == 0.8
-    assert thai.column_dimensions["P"].width <= 62 and thai["P2"].alignment.wrap_text
+    assert record["submitted_at_local"] == datetime(2027, 8, 22, 14, 30)  # a real date and time
+    assert record["submitted_at_utc"] == datetime(2027, 8, 22, 7, 30)
+    assert record["time_zone"] == "Asia/Bangkok"
+    assert thai.column_dimensions["P"].width <= 70 and thai["P2"].alignment.wrap_text
 
 
 def test_json_has_stable_field_names(candidates: Engine) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, func, select
 
 from bot.config import Settings
 from bot.i18n.formatting import Reader
@@ -51,19 +51,34 @@ def fire(db: Session, planned: Planned, now: datetime, settings: Settings) -> Fi
     grace = timedelta(minutes=settings.reminder_grace_minutes)
     people = recipients(db, event)
     written: dict[tuple[Any, ...], Written] = {}
-    rows, late = [], 0
+    rows, passed = [], []
     for person in people:
         deliver = delivery_time(planned.nominal, person.timezone, quiet)
         if deliver < now - grace:
-            late += 1  # its moment passed (downtime, or a quiet-hours shift): better none
+            passed.append(person)  # its moment passed (downtime, or a quiet-hours shift)
             continue
         text = _written(written, event, person)
         rows.append(_row(planned, person, text, max(deliver, now), now))
     created = insert_new(db, rows)
+    # An earlier firing may have queued someone whose moment has passed since: not skipped.
+    late = len(passed) - _queued(db, [reminder_key(planned, p.person_id) for p in passed])
     if late:
         log.warning("reminder %s: %s people skipped, too late for them", planned.job_id, late)
     log.info("reminder %s: %s queued for %s people", planned.job_id, created, len(people))
-    return Fired(len(people), created, len(rows) - created, late)
+    return Fired(len(people), created, len(people) - late - created, late)
+
+
+def _queued(db: Session, keys: list[str]) -> int:
+    """How many of these reminder rows are already in the outbox."""
+    found = 0
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        found += db.exec(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(col(OutboundMessage.dedupe_key).in_(chunk))
+        ).one()
+    return found
 
 
 def _written(cache: dict[tuple[Any, ...], Written], event: Event, person: Recipient) -> Written:

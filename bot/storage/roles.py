@@ -1,8 +1,9 @@
 """Roles, granted by an operator: smallholder (everyone), champion of one country, secretariat.
 
 A person is named by phone number ("+66812345678") or Telegram id ("tg:123456789", or just the
-digits without a "+"). Naming someone who never wrote creates them, so Country Champions can be
-set up before launch: their first message then lands on the pre-registered person.
+digits: then a phone number typed without its "+" is found too). Naming someone who never
+wrote creates them, so Country Champions can be set up before launch: their first message then
+lands on the pre-registered person.
 """
 
 from __future__ import annotations
@@ -48,15 +49,25 @@ def _phone(who: str) -> PhoneInfo:
 
 
 def find(db: Session, who: str) -> Person | None:
-    """The person a phone number or Telegram id names, if we know them."""
+    """The person a phone number or Telegram id names, if we know them. Bare digits are a
+    Telegram id or a phone number typed without its "+" (5511987654321)."""
     who = who.strip()
     telegram_id = _telegram_id(who)
     if telegram_id is None:
-        return db.exec(select(Person).where(Person.phone == _phone(who).e164)).first()
+        return _by_phone(db, _phone(who).e164)
     contact = db.exec(
         select(Contact).where(Contact.channel == "telegram", Contact.address == telegram_id)
     ).first()
-    return db.get(Person, contact.person_id) if contact is not None else None
+    by_telegram = db.get(Person, contact.person_id) if contact is not None else None
+    phone = parse_phone(f"+{who}") if who.isdigit() else None
+    by_phone = _by_phone(db, phone.e164) if phone is not None else None
+    if by_telegram is not None and by_phone is not None and by_telegram.id != by_phone.id:
+        raise RoleError(f"{who} is a Telegram id and a phone number: write tg:{who} or +{who}")
+    return by_telegram or by_phone
+
+
+def _by_phone(db: Session, e164: str) -> Person | None:
+    return db.exec(select(Person).where(Person.phone == e164)).first()
 
 
 def find_existing(db: Session, who: str) -> Person:

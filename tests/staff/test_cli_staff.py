@@ -87,3 +87,70 @@ def test_a_bad_broadcast_is_explained(tmp_path: Path) -> None:
         tmp_path=tmp_path,
     )
     assert audience.returncode == 2 and "not-tutorial" in audience.stderr
+
+
+def test_a_broadcast_that_reaches_nobody_stops_after_saying_so(tmp_path: Path) -> None:
+    assert _bot("demo", "load", tmp_path=tmp_path).returncode == 0
+    message = tmp_path / "m.txt"
+    message.write_text("The call is on Friday.", encoding="utf-8")
+    # Thai smallholders are not reminded of Vietnam's national call: nobody matches.
+    nobody = _bot(
+        "broadcast",
+        "--country",
+        "TH",
+        "--audience",
+        "event:vn-national-1",
+        "--text-file",
+        str(message),
+        stdin="y\n",
+        tmp_path=tmp_path,
+    )
+    assert nobody.returncode == 1
+    assert "Nobody matches this audience" in nobody.stderr
+    assert "Send it now?" not in nobody.stdout + nobody.stderr
+    unknown = _bot(
+        "broadcast",
+        "--all",
+        "--audience",
+        "event:nope",
+        "--text-file",
+        str(message),
+        stdin="y\n",
+        tmp_path=tmp_path,
+    )
+    assert unknown.returncode == 2 and "Send it now?" not in unknown.stdout
+    assert "no event 'nope' (`bot schedule list` shows them)" in unknown.stderr
+    with _db(tmp_path) as db:
+        assert db.exec(select(Broadcast)).all() == []
+
+
+def test_a_broadcast_without_country_or_all_says_what_is_missing(tmp_path: Path) -> None:
+    message = tmp_path / "m.txt"
+    message.write_text("hi", encoding="utf-8")
+    neither = _bot("broadcast", "--text-file", str(message), tmp_path=tmp_path)
+    assert neither.returncode == 2
+    assert "--country XX for one country or --all for every country" in neither.stderr
+
+
+def test_a_broadcast_to_those_reminded_of_a_call_reaches_them(tmp_path: Path) -> None:
+    assert _bot("demo", "load", tmp_path=tmp_path).returncode == 0
+    message = tmp_path / "m.txt"
+    message.write_text("The call is on Friday.", encoding="utf-8")
+    sent = _bot(
+        "broadcast",
+        "--country",
+        "TH",
+        "--audience",
+        "event:th-national-1",  # an id with dashes, as every id in the schedule
+        "--text-file",
+        str(message),
+        "--yes",
+        tmp_path=tmp_path,
+    )
+    assert sent.returncode == 0, sent.stderr
+    with _db(tmp_path) as db:
+        broadcast = db.exec(select(Broadcast)).one()
+        queued = db.exec(
+            select(OutboundMessage).where(OutboundMessage.broadcast_id == broadcast.id)
+        ).all()
+    assert broadcast.event_id == "th-national-1" and len(queued) > 0
